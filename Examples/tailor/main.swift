@@ -1,0 +1,13 @@
+import ArgumentParser
+import Tailor
+
+/// The `tailor` command-line tool.
+struct TailorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tailor",
+        abstract: "Fine-tune, evaluate and run language models on a CPU.",
+        subcommands: []
+    )
+}
+
+TailorCommand.main()

@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+// Tailor: fine-tune, evaluate and run pretrained language models in-process on a CPU.
+import PackageDescription
+
+let package = Package(
+    name: "Tailor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Tailor", targets: ["Tailor"]),
+        .library(name: "TailorTensor", targets: ["Tensor"]),
+        .library(name: "TailorQuant", targets: ["Quant"]),
+        .library(name: "TailorModel", targets: ["Model"]),
+        .library(name: "TailorPEFT", targets: ["PEFT"]),
+        .library(name: "TailorTrain", targets: ["Train"]),
+        .library(name: "TailorGenerate", targets: ["Generate"]),
+        .executable(name: "tailor", targets: ["tailor"]),
+        .executable(name: "tailor-bench", targets: ["tailor-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS's CBLAS interface (Debian: libopenblas-dev).
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Hot kernels BLAS does not cover, compiled per function for AVX2/FMA and chosen at run time.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "Quant", dependencies: ["Tensor", "CKernels"]),
+        .target(name: "Model", dependencies: ["Tensor", "Quant"]),
+        .target(name: "PEFT", dependencies: ["Tensor", "Model"]),
+        .target(name: "Train", dependencies: ["Tensor", "Model", "PEFT"]),
+        .target(name: "Generate", dependencies: ["Tensor", "Model", "PEFT"]),
+        .target(name: "Tailor", dependencies: ["Tensor", "Quant", "Model", "PEFT", "Train", "Generate"]),
+
+        .executableTarget(
+            name: "tailor",
+            dependencies: ["Tailor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/tailor"
+        ),
+        .executableTarget(
+            name: "tailor-bench",
+            dependencies: ["Tailor", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/tailor-bench"
+        ),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
+        .testTarget(name: "QuantTests", dependencies: ["Quant"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model"]),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model"]),
+    ]
+)

@@ -1,0 +1,62 @@
+// Hot kernels that BLAS does not cover. Each is compiled twice — for AVX2+FMA and portable —
+// and the public entry point picks the AVX2 build when the CPU supports it (see dispatch.c).
+#ifndef TAILOR_CKERNELS_H
+#define TAILOR_CKERNELS_H
+#include <stdint.h>
+#include <stddef.h>
+
+/// 1 when the AVX2+FMA builds are in use, 0 for the portable ones.
+int tk_uses_avx2(void);
+/// Forces the portable builds (1) or restores automatic choice (0); for tests and benchmarks.
+void tk_force_portable(int portable);
+
+// y[i] = exp(x[i]) (relative error ~1e-7)
+void tk_exp(const float *x, float *y, size_t n);
+// Row-wise softmax of a rows x cols matrix (in may equal out).
+void tk_softmax_rows(const float *in, float *out, size_t rows, size_t cols);
+// Row-wise log-sum-exp.
+void tk_logsumexp_rows(const float *in, float *lse, size_t rows, size_t cols);
+// Sum and sum of squares.
+float tk_sum(const float *x, size_t n);
+float tk_sum_squares(const float *x, size_t n);
+// Dot product.
+float tk_dot(const float *a, const float *b, size_t n);
+
+// Activations and their derivatives; dx = dy * f'(x).
+void tk_silu(const float *x, float *y, size_t n);
+void tk_silu_backward(const float *x, const float *dy, float *dx, size_t n);
+void tk_gelu_tanh(const float *x, float *y, size_t n);
+void tk_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t n);
+void tk_gelu_erf(const float *x, float *y, size_t n);
+void tk_gelu_erf_backward(const float *x, const float *dy, float *dx, size_t n);
+void tk_tanh(const float *x, float *y, size_t n);
+// SwiGLU: y = silu(gate) * up, and its backward.
+void tk_swiglu(const float *gate, const float *up, float *y, size_t n);
+void tk_swiglu_backward(const float *gate, const float *up, const float *dy, float *dgate, float *dup, size_t n);
+
+// RMSNorm over the last axis: y = x * rstd * w; rstd[r] saved for the backward (may be NULL).
+void tk_rmsnorm(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols, float eps);
+// dx, and dw accumulated (+=) when dw is not NULL.
+void tk_rmsnorm_backward(const float *x, const float *w, const float *rstd, const float *dy,
+                         float *dx, float *dw, size_t rows, size_t cols);
+// LayerNorm over the last axis; mean and rstd saved per row (may be NULL). w, b may be NULL.
+void tk_layernorm(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                  size_t rows, size_t cols, float eps);
+// dx (may be NULL), dw and db accumulated (+=) when not NULL.
+void tk_layernorm_backward(const float *x, const float *w, const float *mean, const float *rstd,
+                           const float *dy, float *dx, float *dw, float *db, size_t rows, size_t cols);
+
+// Rotary embedding on x[rows][heads][dim], row r at position pos[r]; cos/sin tables [*, dim/2].
+// neox: pairs (i, i+dim/2), else interleaved pairs (2i, 2i+1). inverse rotates by -angle (backward).
+void tk_rope(const float *x, float *y, size_t rows, size_t heads, size_t dim, const int32_t *pos,
+             const float *cos_table, const float *sin_table, int neox, int inverse);
+
+// Cross-entropy pieces: grad[r][c] = (softmax(x_r)[c] - [c == target_r]) * scale_r, given lse.
+void tk_cross_entropy_backward(const float *logits, const float *lse, const int32_t *targets,
+                               const float *scale, float *grad, size_t rows, size_t cols);
+
+// AdamW step, PyTorch's formulation: p *= 1 - lr*wd; m,v updated; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
+void tk_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
+              float eps, float weight_decay, float bias_correction1, float bias_correction2);
+
+#endif

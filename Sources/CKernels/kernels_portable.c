@@ -1,0 +1,3 @@
+// The kernels built for the baseline target (any CPU).
+#define KFN(name) name##_portable
+#include "kernels_body.h"

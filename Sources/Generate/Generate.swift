@@ -1,0 +1,2 @@
+/// Text generation: sampling, stop sequences, streaming and batched requests.
+public enum Generate {}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// One node of the reverse-mode autodiff graph.
+///
+/// An op whose inputs need gradients records a node holding its inputs' nodes and a pullback:
+/// given the gradient of the op's output it returns one gradient per input (nil where an input
+/// needs none). Leaves stand for trainable parameters. Nodes are immutable once made.
+final class GradNode: @unchecked Sendable {
+    let inputs: [GradNode?]
+    let pullback: (@Sendable (Tensor) -> [Tensor?])?
+    let parameterID: ObjectIdentifier?
+
+    init(inputs: [GradNode?], pullback: @escaping @Sendable (Tensor) -> [Tensor?]) {
+        self.inputs = inputs
+        self.pullback = pullback
+        self.parameterID = nil
+    }
+
+    init(leafFor id: ObjectIdentifier) {
+        self.inputs = []
+        self.pullback = nil
+        self.parameterID = id
+    }
+}
+
+/// Controls whether ops record the autodiff graph.
+public enum GradientMode {
+    @TaskLocal static var isEnabled = true
+
+    /// Runs `body` without recording gradients (inference, evaluation): ops then keep no
+    /// activations alive for a backward pass.
+    public static func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
+        try $isEnabled.withValue(false, operation: body)
+    }
+
+    /// Async form of ``withoutGradients(_:)``.
+    public static func withoutGradients<R>(_ body: () async throws -> R) async rethrows -> R {
+        try await $isEnabled.withValue(false, operation: body)
+    }
+}
+
+extension Tensor {
+    /// Records an op's output: attaches a node when recording is on and any input needs a gradient.
+    ///
+    /// `pullback` receives the output gradient and returns one gradient per entry of `inputs`,
+    /// each shaped like that input; it may return nil for inputs with `requiresGradient == false`.
+    static func record(_ output: Tensor, inputs: [Tensor],
+                       pullback: @escaping @Sendable (Tensor) -> [Tensor?]) -> Tensor {
+        guard GradientMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return output }
+        return output.attaching(GradNode(inputs: inputs.map(\.node), pullback: pullback))
+    }
+}
+
+/// Gradients of a scalar with respect to the trainable parameters it depends on.
+public struct Gradients: @unchecked Sendable {
+    var values: [ObjectIdentifier: Tensor] = [:]
+
+    /// The gradient of `parameter`, or nil when the loss does not depend on it.
+    public subscript(parameter: Parameter) -> Tensor? { values[ObjectIdentifier(parameter)] }
+
+    /// Number of parameters that received a gradient.
+    public var count: Int { values.count }
+}
+
+extension Tensor {
+    /// Back-propagates from this one-element tensor and returns the gradient of every trainable
+    /// parameter it depends on.
+    ///
+    /// Intermediate gradients are released as soon as every consumer has used them.
+    public func gradients(seed: Float = 1) -> Gradients {
+        precondition(count == 1, "gradients(seed:) needs a one-element tensor, got shape \(shape)")
+        var result = Gradients()
+        guard let root = node else { return result }
+        let order = Self.topologicalOrder(from: root)
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): Tensor.full(shape, seed)]
+        for node in order.reversed() {
+            guard let grad = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            if let pid = node.parameterID {
+                result.values[pid] = result.values[pid].map { $0.detached + grad } ?? grad
+                continue
+            }
+            guard let pullback = node.pullback else { continue }
+            let inputGrads = pullback(grad.detached)
+            for (input, g) in zip(node.inputs, inputGrads) {
+                guard let input, let g else { continue }
+                let key = ObjectIdentifier(input)
+                pending[key] = pending[key].map { $0 + g.detached } ?? g.detached
+            }
+        }
+        return result
+    }
+
+    private static func topologicalOrder(from root: GradNode) -> [GradNode] {
+        var order: [GradNode] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(GradNode, Int)] = [(root, 0)]
+        visited.insert(ObjectIdentifier(root))
+        while let (node, next) = stack.popLast() {
+            if next < node.inputs.count {
+                stack.append((node, next + 1))
+                if let child = node.inputs[next], visited.insert(ObjectIdentifier(child)).inserted {
+                    stack.append((child, 0))
+                }
+            } else {
+                order.append(node)
+            }
+        }
+        return order
+    }
+}

@@ -1,0 +1,2 @@
+/// Training: datasets, `Trainer.fit`, optimizers, schedules, losses and metrics.
+public enum Train {}
