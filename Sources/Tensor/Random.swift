@@ -68,7 +68,7 @@ extension Tensor {
     /// Kaiming-uniform init for a `[out, in]` weight, PyTorch's `kaiming_uniform_(a:)` with
     /// fan-in = `shape.last`: bound = gain·√(3/fan_in), gain = √(2/(1+a²)). `a = √5` is
     /// `nn.Linear`'s and PEFT's LoRA-A default.
-    public static func kaimingUniform(_ shape: [Int], a: Float = 5.0.squareRoot(), using rng: inout SeededRandom) -> Tensor {
+    public static func kaimingUniform(_ shape: [Int], a: Float = Float(5).squareRoot(), using rng: inout SeededRandom) -> Tensor {
         let fanIn = Float(shape.last ?? 1)
         let gain = (2 / (1 + a * a)).squareRoot()
         let bound = gain * (3 / fanIn).squareRoot()
