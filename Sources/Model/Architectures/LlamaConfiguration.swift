@@ -34,8 +34,20 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         case headCount = "num_attention_heads", kvHeadCount = "num_key_value_heads", headDimension = "head_dim"
         case rmsNormEpsilon = "rms_norm_eps", ropeTheta = "rope_theta", ropeScaling = "rope_scaling"
         case maxPositions = "max_position_embeddings", tieWordEmbeddings = "tie_word_embeddings"
-        case attentionBias = "attention_bias", outputBias = "o_proj_bias", mlpBias = "mlp_bias"
-        case hiddenActivation = "hidden_act"
+        case attentionBias = "attention_bias", mlpBias = "mlp_bias"
+        case hiddenActivation = "hidden_act", ropeParameters = "rope_parameters"
+    }
+
+    /// transformers ≥ 5 writes `rope_parameters` (theta and scaling together) instead of
+    /// `rope_theta` + `rope_scaling`.
+    private struct RopeParameters: Decodable {
+        var theta: Float?
+        var scaling: RopeScaling
+        enum Keys: String, CodingKey { case theta = "rope_theta" }
+        init(from decoder: any Decoder) throws {
+            theta = try decoder.container(keyedBy: Keys.self).decodeIfPresent(Float.self, forKey: .theta)
+            scaling = try RopeScaling(from: decoder)
+        }
     }
 
     /// A configuration from explicit values.
@@ -70,6 +82,9 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         let heads = try c.decode(Int.self, forKey: .headCount)
         let hidden = try c.decode(Int.self, forKey: .hiddenSize)
         let bias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias)
+        let ropeParameters = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)
+        let legacyScaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
+        let scaling = legacyScaling ?? ropeParameters.map(\.scaling)
         self.init(
             modelType: type,
             vocabularySize: try c.decode(Int.self, forKey: .vocabularySize),
@@ -80,14 +95,35 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
             kvHeadCount: try c.decodeIfPresent(Int.self, forKey: .kvHeadCount),
             headDimension: try c.decodeIfPresent(Int.self, forKey: .headDimension),
             rmsNormEpsilon: try c.decodeIfPresent(Float.self, forKey: .rmsNormEpsilon) ?? 1e-6,
-            ropeTheta: try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10_000,
-            ropeScaling: try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling),
+            ropeTheta: try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? ropeParameters?.theta ?? 10_000,
+            ropeScaling: scaling?.type == "default" ? nil : scaling,
             maxPositions: try c.decodeIfPresent(Int.self, forKey: .maxPositions) ?? 2048,
             tieWordEmbeddings: try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false,
             attentionBias: bias,
             mlpBias: try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false)
         if let act = try c.decodeIfPresent(String.self, forKey: .hiddenActivation) { hiddenActivation = act }
-        if let ob = try c.decodeIfPresent(Bool.self, forKey: .outputBias) { outputBias = ob }
+    }
+
+    /// Writes Hugging Face `config.json` keys (the legacy `rope_theta`/`rope_scaling` form, which
+    /// every transformers version reads).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(modelType, forKey: .modelType)
+        try c.encode(vocabularySize, forKey: .vocabularySize)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(intermediateSize, forKey: .intermediateSize)
+        try c.encode(layerCount, forKey: .layerCount)
+        try c.encode(headCount, forKey: .headCount)
+        try c.encode(kvHeadCount, forKey: .kvHeadCount)
+        try c.encode(headDimension, forKey: .headDimension)
+        try c.encode(rmsNormEpsilon, forKey: .rmsNormEpsilon)
+        try c.encode(ropeTheta, forKey: .ropeTheta)
+        try c.encodeIfPresent(ropeScaling, forKey: .ropeScaling)
+        try c.encode(maxPositions, forKey: .maxPositions)
+        try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
+        if modelType != "qwen2" { try c.encode(attentionBias, forKey: .attentionBias) }
+        try c.encode(mlpBias, forKey: .mlpBias)
+        try c.encode(hiddenActivation, forKey: .hiddenActivation)
     }
 
     /// Checks the values make a model that can be built.
