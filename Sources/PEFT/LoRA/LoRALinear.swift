@@ -59,17 +59,17 @@ public final class LoRALinear: LinearLayer {
         case .kaimingUniform: a = Tensor.kaimingUniform([rank, inFeatures], using: &rng)
         case .gaussian: a = Tensor.normal([rank, inFeatures], std: 1 / Float(rank), using: &rng)
         }
-        try setAdapter(name, a: a, b: Tensor.zeros([outFeatures, rank]), scale: scale, dropout: dropout)
+        try setAdapter(name, a: a, b: Tensor.zeros([outFeatures, rank]), scale: scale, dropout: dropout, trainable: true)
     }
 
     /// Installs an adapter from given weights (replacing one of the same name).
-    public func setAdapter(_ name: String, a: Tensor, b: Tensor, scale: Float, dropout: Float) throws {
+    public func setAdapter(_ name: String, a: Tensor, b: Tensor, scale: Float, dropout: Float, trainable: Bool = true) throws {
         let r = a.shape.first ?? 0
         guard a.shape == [r, inFeatures], b.shape == [outFeatures, r], r > 0 else {
             throw LoRAError.incompatibleAdapter("A \(a.shape) / B \(b.shape) do not fit a \(outFeatures)x\(inFeatures) layer")
         }
         if mergedAdapter == name { try unmerge() }
-        adapters[name] = Adapter(a: Parameter(a), b: Parameter(b), scale: scale, dropout: dropout)
+        adapters[name] = Adapter(a: Parameter(a, trainable: trainable), b: Parameter(b, trainable: trainable), scale: scale, dropout: dropout)
     }
 
     /// Removes an adapter.
