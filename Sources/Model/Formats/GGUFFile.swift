@@ -95,6 +95,23 @@ public struct GGUFFile: Sendable {
         return try body(rawBytes(of: info))
     }
 
+    /// Tensor `name` dequantized to Float32, in row-major shape ``GGUFTensorInfo/shape``
+    /// (outermost first, as PyTorch/Hugging Face order it). Names are the file's own; see
+    /// ``GGUFWeightArchive`` for Hugging Face names and layouts.
+    /// - Throws: ``GGUFError/missingTensor(_:)`` or ``GGUFError/dequantization(tensor:reason:)``.
+    public func float32(named name: String) throws -> Tensor {
+        let info = try tensorInfo(named: name)
+        let bytes = rawBytes(of: info)
+        return try Tensor.build(info.shape) { buffer in
+            guard let base = buffer.baseAddress else { return }
+            do {
+                try info.type.dequantize(bytes, count: info.elementCount, into: base)
+            } catch {
+                throw GGUFError.dequantization(tensor: name, reason: "\(error)")
+            }
+        }
+    }
+
     /// The bytes of a tensor described by this file (bounds were checked when the file was opened).
     func rawBytes(of info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         let start = dataOffset + info.offset
