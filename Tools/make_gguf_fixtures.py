@@ -139,8 +139,9 @@ def write_all_types_gguf(types, expected):
     w.add_key_value("test.f32s", [0.5, -1.25, 3.0], V.ARRAY, sub_type=V.FLOAT32)
     w.add_key_value("test.f64s", [0.1, -2.0], V.ARRAY, sub_type=V.FLOAT64)
     w.add_array("test.bools", [True, False, True])
-    w.add_array("test.nested", [[1, 2, 3], [4], [5, 6]])
-    w.add_array("test.nested_strings", [["x", "y"], ["z"]])
+    nested = {"test.nested": [[1, 2, 3], [4], [5, 6]], "test.nested_strings": [["x", "y"], ["z"]]}
+    for key, value in nested.items():
+        w.add_array(key, value)
     for name, (qt, data, shape) in types.items():
         w.add_tensor(f"t.{name}", data.reshape(shape[0], -1), raw_dtype=qt)
     w.write_header_to_file()
@@ -159,7 +160,9 @@ def write_all_types_gguf(types, expected):
                         "offset": int(t.data_offset - r.data_offset)} for t in r.tensors}
     doc = {"version": 3, "alignment": 64, "data_offset": int(r.data_offset),
            "metadata_keys": [k for k in r.fields if not k.startswith("GGUF.")],
-           "metadata": meta, "tensors": tensors}
+           "metadata": meta, "tensors": tensors,
+           # gguf-py's reader flattens nested arrays; this is the structure that was written.
+           "nested_as_written": nested}
     (MODEL_DIR / "all_types.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
     save_file({f"t.{name}": np.ascontiguousarray(v) for name, v in expected.items()},
               str(MODEL_DIR / "all_types_expected.safetensors"))

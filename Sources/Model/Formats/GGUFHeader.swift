@@ -12,6 +12,8 @@ struct GGUFHeader {
 
     /// Sanity limits for lengths read from the header.
     enum Limit {
+        static let tensorCount = 1 << 24
+        static let metadataCount = 1 << 24
         static let keyLength = 1 << 16
         static let stringLength = 1 << 26
         static let arrayCount = 1 << 26
@@ -32,10 +34,11 @@ struct GGUFHeader {
         version = try reader.read(UInt32.self)
         guard version == 2 || version == 3 else { throw .unsupportedVersion(version) }
 
-        // Each tensor description takes at least 24 bytes and each key/value pair at least 13,
-        // so larger counts cannot fit in the file.
-        let tensorCount = try reader.readLength("tensor count", limit: reader.remaining / 24)
-        let valueCount = try reader.readLength("metadata count", limit: reader.remaining / 13)
+        let tensorCount = try reader.readLength("tensor count", limit: Limit.tensorCount)
+        let valueCount = try reader.readLength("metadata count", limit: Limit.metadataCount)
+        // Each tensor description takes at least 24 bytes and each key/value pair at least 13;
+        // larger counts cannot fit in the file (checked before reserving memory for them).
+        try reader.require(tensorCount * 24 + valueCount * 13)
 
         metadataKeys.reserveCapacity(valueCount)
         for _ in 0..<valueCount {
