@@ -1,14 +1,23 @@
 import Tensor
 
-/// A source of named Float32 weights with Hugging Face names: a safetensors file or folder, a
-/// GGUF file (names mapped, blocks dequantized), or tensors in memory.
-public protocol WeightArchive {
+/// A read-only collection of named weight tensors, as a model loader sees a checkpoint:
+/// Hugging Face module paths as names (e.g. `model.layers.0.self_attn.q_proj.weight`) and
+/// Float32 tensors in the layout the corresponding PyTorch module holds.
+///
+/// Conformers: ``SafetensorsFile`` (names as stored), ``GGUFWeightArchive`` (GGUF names and
+/// layouts translated to Hugging Face ones), ``ShardedSafetensors`` and ``InMemoryWeights``.
+public protocol WeightArchive: Sendable {
     /// Every tensor name the archive holds.
     var tensorNames: [String] { get }
-    /// The row-major shape of a tensor.
+    /// Shape of tensor `name`, outermost first, without reading its data.
     func shape(of name: String) throws -> [Int]
-    /// The tensor as Float32.
+    /// Tensor `name` as Float32 (dequantized or widened as needed).
     func tensor(named name: String) throws -> Tensor
+}
+
+extension WeightArchive {
+    /// Whether the archive holds a tensor of this name.
+    public func contains(_ name: String) -> Bool { (try? shape(of: name)) != nil }
 }
 
 /// Weights held in memory, keyed by name.
@@ -58,7 +67,7 @@ struct WeightReader {
     init(_ archive: any WeightArchive) { self.archive = archive }
 
     /// Whether the archive has `name`.
-    func has(_ name: String) -> Bool { archive.tensorNames.contains(name) }
+    func has(_ name: String) -> Bool { archive.contains(name) }
 
     /// The tensor `name`, which must have `shape`, as a frozen parameter.
     mutating func parameter(_ name: String, _ shape: [Int]) throws -> Parameter {
