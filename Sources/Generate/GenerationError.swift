@@ -4,6 +4,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
     case invalidConfig(field: String, reason: String)
     /// The logits row is empty.
     case emptyLogits
+    /// The prompt cannot be generated from (empty, or longer than the model's context).
+    case invalidPrompt(String)
     /// No token can be sampled: every logit is -infinity or NaN (or they overflow).
     case noSampleableToken
 
@@ -11,6 +13,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
         switch self {
         case let .invalidConfig(field, reason): "invalid generation setting `\(field)`: \(reason)"
         case .emptyLogits: "the logits row is empty"
+        case let .invalidPrompt(reason): "invalid prompt: \(reason)"
         case .noSampleableToken: "no token can be sampled: all logits are -infinity or NaN"
         }
     }

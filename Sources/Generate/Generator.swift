@@ -74,7 +74,7 @@ public final class Generator {
     public func generateBatch(promptTokens: [[Int]], config: GenerationConfig = .greedy, adapter: AdapterChoice = .current,
                               onEvent: ((Int, GenerationEvent) -> Bool)? = nil) throws -> [GenerationResult] {
         guard !promptTokens.isEmpty else { return [] }
-        guard promptTokens.allSatisfy({ !$0.isEmpty }) else { throw GenerationError.invalidConfig("empty prompt") }
+        guard promptTokens.allSatisfy({ !$0.isEmpty }) else { throw GenerationError.invalidPrompt("empty prompt") }
         return try withAdapter(adapter) {
             try GradientMode.withoutGradients { try run(promptTokens, config: config, onEvent: onEvent) }
         }
@@ -98,7 +98,7 @@ public final class Generator {
         let b = prompts.count
         let longest = prompts.map(\.count).max()!
         let limit = model.description.maxPositions
-        guard longest < limit else { throw GenerationError.invalidConfig("prompt of \(longest) tokens exceeds the model's \(limit) positions") }
+        guard longest < limit else { throw GenerationError.invalidPrompt("\(longest) tokens exceed the model's \(limit) positions") }
         let budget = min(config.maxNewTokens, limit - longest)
         var samplers = try prompts.map { try Sampler(config: config, prompt: $0) }
         var limited = config

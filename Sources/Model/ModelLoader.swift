@@ -3,12 +3,6 @@ import Tensor
 
 /// Loading pretrained models from disk.
 public enum LanguageModel {
-    /// Loads the model and its tokenizer from a Hugging Face folder (`config.json`, `*.safetensors`,
-    /// `tokenizer.json`) or a `.gguf` file.
-    public static func load(from url: URL) throws -> (model: any CausalLanguageModel, tokenizer: any Tokenizer) {
-        (try loadModel(from: url), try TokenizerLoader.load(from: url))
-    }
-
     /// Loads only the model.
     public static func loadModel(from url: URL) throws -> any CausalLanguageModel {
         var isDirectory: ObjCBool = false

@@ -130,7 +130,7 @@ final class TrainerTests: XCTestCase {
             epochs: 10, learningRate: 1e-3, evaluateEvery: 1, earlyStoppingPatience: 2, earlyStoppingMinDelta: 100))
         let history = try trainer.fit(train: data, eval: data)
         XCTAssertEqual(history.stopReason, "early stopping")
-        XCTAssertEqual(history.evaluations.count, 2)
+        XCTAssertEqual(history.evaluations.count, 3, "the first sets the best, then two without improvement")
         XCTAssertEqual(history.evaluations[0].perplexity, exp(history.evaluations[0].loss), accuracy: 1e-3)
 
         var seen = 0

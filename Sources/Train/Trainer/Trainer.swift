@@ -22,7 +22,7 @@ public final class Trainer {
     /// The optimizer and its state.
     public let optimizer: Optimizer
     /// Completed optimizer steps.
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// Where in the data the next micro-batch comes from.
     var cursor = DataCursor()
     var history = TrainingHistory()
