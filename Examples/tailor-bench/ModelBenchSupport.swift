@@ -1,0 +1,62 @@
+import Foundation
+import Tailor
+
+/// Where the default model lives and how to load benchmark models.
+enum BenchModels {
+    /// The cached default model (Scripts/fetch-default-model.sh).
+    static var defaultModelURL: URL {
+        let cache = ProcessInfo.processInfo.environment["TAILOR_CACHE"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/tailor")
+        return cache.appendingPathComponent("models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    }
+
+    /// Loads `spec`: "default" (the Qwen GGUF), "gpt2-124m" (random GPT-2-124M shape),
+    /// "llama-135m" (random SmolLM-135M shape) or a path.
+    static func load(_ spec: String) throws -> (model: any CausalLanguageModel, name: String) {
+        switch spec {
+        case "default":
+            return (try LanguageModel.loadModel(from: defaultModelURL), "qwen2.5-coder-0.5b")
+        case "gpt2-124m":
+            let c = GPT2Configuration(vocabularySize: 50_257, hiddenSize: 768, layerCount: 12, headCount: 12, maxPositions: 1024)
+            return (try GPT2Model(configuration: c, seed: 1), "gpt2-124m-random")
+        case "llama-135m":
+            let c = LlamaConfiguration(vocabularySize: 49_152, hiddenSize: 576, intermediateSize: 1536, layerCount: 30,
+                                       headCount: 9, kvHeadCount: 3, maxPositions: 2048, tieWordEmbeddings: true)
+            return (try LlamaModel(configuration: c, seed: 1), "llama-135m-random")
+        default:
+            return (try LanguageModel.loadModel(from: URL(fileURLWithPath: spec)), URL(fileURLWithPath: spec).lastPathComponent)
+        }
+    }
+
+    /// Random token ids below `vocabulary`.
+    static func randomTokens(_ count: Int, vocabulary: Int, seed: UInt64) -> [Int32] {
+        var rng = SeededRandom(seed: seed)
+        return (0..<count).map { _ in Int32(rng.next() % UInt64(min(vocabulary, 32_000))) }
+    }
+}
+
+/// Process-level measurements.
+enum ProcessStats {
+    /// Peak resident set size in MB (VmHWM).
+    static var peakRSSMegabytes: Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
+    }
+
+    /// Seconds taken by `body`.
+    static func time(_ body: () throws -> Void) rethrows -> Double {
+        let clock = ContinuousClock()
+        let d = try clock.measure(body)
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// Prints one JSON object per line, keys sorted.
+func emitJSON(_ fields: [String: Any]) {
+    if let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]),
+       let line = String(data: data, encoding: .utf8) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}
