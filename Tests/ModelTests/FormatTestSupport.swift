@@ -4,7 +4,7 @@ import Model
 import Tensor
 
 /// Fixture locations and helpers shared by the format tests.
-enum Fixtures {
+enum FormatFixtures {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
     static func gguf(_ name: String) -> URL { root.appendingPathComponent("gguf/\(name)") }
     static func safetensors(_ name: String) -> URL { root.appendingPathComponent("safetensors/\(name)") }

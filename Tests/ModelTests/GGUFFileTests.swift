@@ -7,8 +7,8 @@ import Tensor
 /// The GGUF container against fixtures written and read back by the `gguf` Python package.
 final class GGUFFileTests: XCTestCase {
     func testReadsEveryMetadataValueTypeAsGGUFPyDoes() throws {
-        let file = try GGUFFile(contentsOf: Fixtures.gguf("all_types.gguf"))
-        let reference = try Fixtures.json(Fixtures.gguf("all_types.json"))
+        let file = try GGUFFile(contentsOf: FormatFixtures.gguf("all_types.gguf"))
+        let reference = try FormatFixtures.json(FormatFixtures.gguf("all_types.json"))
         XCTAssertEqual(file.version, reference["version"] as? Int)
         XCTAssertEqual(file.alignment, reference["alignment"] as? Int)
         XCTAssertEqual(file.dataOffset, reference["data_offset"] as? Int)
@@ -27,7 +27,7 @@ final class GGUFFileTests: XCTestCase {
     }
 
     func testValueAccessors() throws {
-        let file = try GGUFFile(contentsOf: Fixtures.gguf("all_types.gguf"))
+        let file = try GGUFFile(contentsOf: FormatFixtures.gguf("all_types.gguf"))
         XCTAssertEqual(file.architecture, "test")
         XCTAssertEqual(try file.int(forKey: "test.u32"), 4_000_000_000)
         XCTAssertEqual(try file.int(forKey: "test.i8"), -100)
@@ -44,9 +44,9 @@ final class GGUFFileTests: XCTestCase {
     }
 
     func testTensorInfosAndDequantizedValuesMatchGGUFPy() throws {
-        let file = try GGUFFile(contentsOf: Fixtures.gguf("all_types.gguf"))
-        let reference = try XCTUnwrap(try Fixtures.json(Fixtures.gguf("all_types.json"))["tensors"] as? [String: [String: Any]])
-        let expected = try SafetensorsFile(contentsOf: Fixtures.gguf("all_types_expected.safetensors"))
+        let file = try GGUFFile(contentsOf: FormatFixtures.gguf("all_types.gguf"))
+        let reference = try XCTUnwrap(try FormatFixtures.json(FormatFixtures.gguf("all_types.json"))["tensors"] as? [String: [String: Any]])
+        let expected = try SafetensorsFile(contentsOf: FormatFixtures.gguf("all_types_expected.safetensors"))
         XCTAssertEqual(Set(file.tensors.map(\.name)), Set(reference.keys))
         XCTAssertEqual(file.tensors.count, GGMLType.allCases.count)
         for info in file.tensors {
@@ -62,12 +62,12 @@ final class GGUFFileTests: XCTestCase {
     }
 
     func testVersion2IsReadLikeVersion3() throws {
-        var bytes = try Data(contentsOf: Fixtures.gguf("all_types.gguf"))
+        var bytes = try Data(contentsOf: FormatFixtures.gguf("all_types.gguf"))
         bytes[4] = 2
         let url = try makeTemporaryDirectory(self).appendingPathComponent("v2.gguf")
         try bytes.write(to: url)
         let v2 = try GGUFFile(contentsOf: url)
-        let v3 = try GGUFFile(contentsOf: Fixtures.gguf("all_types.gguf"))
+        let v3 = try GGUFFile(contentsOf: FormatFixtures.gguf("all_types.gguf"))
         XCTAssertEqual(v2.version, 2)
         XCTAssertEqual(v2.metadata, v3.metadata)
         XCTAssertEqual(v2.tensors, v3.tensors)
@@ -75,8 +75,8 @@ final class GGUFFileTests: XCTestCase {
     }
 
     func testEveryTruncationIsATypedError() throws {
-        let bytes = try Data(contentsOf: Fixtures.gguf("all_types.gguf"))
-        let file = try GGUFFile(contentsOf: Fixtures.gguf("all_types.gguf"))
+        let bytes = try Data(contentsOf: FormatFixtures.gguf("all_types.gguf"))
+        let file = try GGUFFile(contentsOf: FormatFixtures.gguf("all_types.gguf"))
         let directory = try makeTemporaryDirectory(self)
         let url = directory.appendingPathComponent("cut.gguf")
         let lastTensorEnd = file.tensors.map { file.dataOffset + $0.offset + $0.byteCount }.max() ?? 0

@@ -11,8 +11,8 @@ final class GGUFWeightArchiveTests: XCTestCase {
     func testGPT2MatchesTransformers() throws { try checkAgainstTransformers("gpt2") }
 
     private func checkAgainstTransformers(_ arch: String) throws {
-        let archive = try GGUFWeightArchive(contentsOf: Fixtures.gguf("tiny_\(arch).gguf"))
-        let reference = try SafetensorsFile(contentsOf: Fixtures.gguf("tiny_\(arch)_hf.safetensors"))
+        let archive = try GGUFWeightArchive(contentsOf: FormatFixtures.gguf("tiny_\(arch).gguf"))
+        let reference = try SafetensorsFile(contentsOf: FormatFixtures.gguf("tiny_\(arch)_hf.safetensors"))
         XCTAssertEqual(Set(archive.tensorNames), Set(reference.tensorNames), arch)
         for name in reference.tensorNames {
             let expected = try reference.tensor(named: name)
@@ -20,7 +20,7 @@ final class GGUFWeightArchiveTests: XCTestCase {
             assertClose(try archive.tensor(named: name), expected, tolerance: 0, "\(arch) \(name)")
         }
 
-        let config = try Fixtures.json(Fixtures.gguf("tiny_\(arch)_config.json"))
+        let config = try FormatFixtures.json(FormatFixtures.gguf("tiny_\(arch)_config.json"))
         let p = archive.parameters
         XCTAssertEqual(p.architecture, config["model_type"] as? String)
         XCTAssertEqual(p.blockCount, config["num_hidden_layers"] as? Int)
@@ -42,7 +42,7 @@ final class GGUFWeightArchiveTests: XCTestCase {
 
     func testLlamaQueryRowsAreActuallyPermuted() throws {
         // Guards the test above: the stored GGUF rows differ from the Hugging Face rows.
-        let archive = try GGUFWeightArchive(contentsOf: Fixtures.gguf("tiny_llama.gguf"))
+        let archive = try GGUFWeightArchive(contentsOf: FormatFixtures.gguf("tiny_llama.gguf"))
         let stored = try archive.file.float32(named: "blk.0.attn_q.weight")
         let loaded = try archive.tensor(named: "model.layers.0.self_attn.q_proj.weight")
         XCTAssertEqual(stored.shape, loaded.shape)
@@ -52,7 +52,7 @@ final class GGUFWeightArchiveTests: XCTestCase {
     }
 
     func testGPT2Conv1DWeightsAreInputMajor() throws {
-        let archive = try GGUFWeightArchive(contentsOf: Fixtures.gguf("tiny_gpt2.gguf"))
+        let archive = try GGUFWeightArchive(contentsOf: FormatFixtures.gguf("tiny_gpt2.gguf"))
         let hidden = archive.parameters.embeddingLength
         XCTAssertEqual(try archive.shape(of: "transformer.h.0.attn.c_attn.weight"), [hidden, 3 * hidden])
         XCTAssertEqual(try archive.file.tensorInfo(named: "blk.0.attn_qkv.weight").shape, [3 * hidden, hidden])
@@ -60,9 +60,9 @@ final class GGUFWeightArchiveTests: XCTestCase {
 
     func testRejectsUnknownArchitectureAndNames() throws {
         assertThrows(GGUFError.unsupportedArchitecture("test")) {
-            try GGUFWeightArchive(contentsOf: Fixtures.gguf("all_types.gguf"))
+            try GGUFWeightArchive(contentsOf: FormatFixtures.gguf("all_types.gguf"))
         }
-        let archive = try GGUFWeightArchive(contentsOf: Fixtures.gguf("tiny_qwen2.gguf"))
+        let archive = try GGUFWeightArchive(contentsOf: FormatFixtures.gguf("tiny_qwen2.gguf"))
         assertThrows(GGUFError.missingTensor("blk.0.attn_q.weight")) { try archive.tensor(named: "blk.0.attn_q.weight") }
         XCTAssertFalse(archive.contains("model.layers.9.mlp.up_proj.weight"))
         XCTAssertTrue(archive.contains("model.layers.1.mlp.up_proj.weight"))

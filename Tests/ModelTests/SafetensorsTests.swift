@@ -7,8 +7,8 @@ import Tensor
 /// round trips and torch's narrowing, and rejection of malformed headers.
 final class SafetensorsTests: XCTestCase {
     func testReadsFileWrittenByPythonSafetensors() throws {
-        let file = try SafetensorsFile(contentsOf: Fixtures.safetensors("mixed.safetensors"))
-        let reference = try Fixtures.json(Fixtures.safetensors("mixed.json"))
+        let file = try SafetensorsFile(contentsOf: FormatFixtures.safetensors("mixed.safetensors"))
+        let reference = try FormatFixtures.json(FormatFixtures.safetensors("mixed.json"))
         XCTAssertEqual(file.metadata, reference["metadata"] as? [String: String])
         let tensors = try XCTUnwrap(reference["tensors"] as? [String: [String: Any]])
         XCTAssertEqual(Set(file.tensorNames), Set(tensors.keys))
@@ -72,7 +72,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testNarrowingMatchesTorch() throws {
-        let reference = try Fixtures.json(Fixtures.safetensors("narrowing.json"))
+        let reference = try FormatFixtures.json(FormatFixtures.safetensors("narrowing.json"))
         let inputs = try XCTUnwrap(reference["inputs"] as? [Int]).map { Float(bitPattern: UInt32(truncatingIfNeeded: $0)) }
         let directory = try makeTemporaryDirectory(self)
         for (dtype, key) in [(SafetensorsDType.f16, "f16"), (.bf16, "bf16")] {
