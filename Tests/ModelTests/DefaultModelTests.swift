@@ -9,7 +9,7 @@ import Tensor
 /// Timings are printed, never asserted.
 final class DefaultModelTests: XCTestCase {
     private func openDefaultModel() throws -> GGUFFile {
-        let url = Fixtures.defaultModel
+        let url = FormatFixtures.defaultModel
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw XCTSkip("default model not cached; run Scripts/fetch-default-model.sh")
         }
@@ -21,7 +21,7 @@ final class DefaultModelTests: XCTestCase {
 
     func testMetadataMatchesGGUFPy() throws {
         let file = try openDefaultModel()
-        let reference = try Fixtures.json(Fixtures.gguf("qwen_real.json"))
+        let reference = try FormatFixtures.json(FormatFixtures.gguf("qwen_real.json"))
         let p = try GGUFWeightArchive(file: file).parameters
         XCTAssertEqual(p.architecture, reference["architecture"] as? String)
         XCTAssertEqual(p.blockCount, reference["block_count"] as? Int)
@@ -42,8 +42,8 @@ final class DefaultModelTests: XCTestCase {
 
     func testDequantizedValuesMatchGGUFPy() throws {
         let file = try openDefaultModel()
-        let reference = try Fixtures.json(Fixtures.gguf("qwen_real.json"))
-        let first = try SafetensorsFile(contentsOf: Fixtures.gguf("qwen_real_first256.safetensors"))
+        let reference = try FormatFixtures.json(FormatFixtures.gguf("qwen_real.json"))
+        let first = try SafetensorsFile(contentsOf: FormatFixtures.gguf("qwen_real_first256.safetensors"))
         let cases = try XCTUnwrap(reference["first256"] as? [String: [String: Any]])
         XCTAssertEqual(Set(cases.keys), ["Q4_K", "Q5_0", "Q6_K", "Q8_0"])
         for (type, entry) in cases {
