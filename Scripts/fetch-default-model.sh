@@ -32,7 +32,8 @@ if [ -f "$model_path" ]; then
     echo "$model_path"
     exit 0
   fi
-  log "existing file has the wrong hash; fetching again"
+  log "existing file has the wrong hash; removing it and fetching again"
+  rm -f "$model_path"
 fi
 
 work_dir="$(mktemp -d "$models_dir/.fetch.XXXXXX")"

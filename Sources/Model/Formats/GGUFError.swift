@@ -37,6 +37,7 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     /// Dequantizing a tensor failed.
     case dequantization(tensor: String, reason: String)
 
+    /// A readable explanation of the problem.
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason): return "cannot open GGUF file \(path): \(reason)"

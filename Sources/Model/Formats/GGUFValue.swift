@@ -97,6 +97,7 @@ public enum GGUFValue: Sendable, Equatable {
 }
 
 extension GGUFValue: CustomStringConvertible {
+    /// The value as it would be written in source.
     public var description: String {
         switch self {
         case .uint8(let v): return "\(v)"

@@ -23,6 +23,7 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
     /// Writing the file failed.
     case cannotWrite(path: String, reason: String)
 
+    /// A readable explanation of the problem.
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason): return "cannot open safetensors file \(path): \(reason)"

@@ -5,6 +5,7 @@ public enum GGMLError: Error, Equatable, CustomStringConvertible {
     /// The buffer holds fewer bytes than `count` values need.
     case bufferTooSmall(type: GGMLType, needed: Int, available: Int)
 
+    /// A readable explanation of the problem.
     public var description: String {
         switch self {
         case .countNotBlockMultiple(let type, let count):

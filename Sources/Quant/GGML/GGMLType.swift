@@ -76,5 +76,6 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// The conventional name.
     public var description: String { name }
 }
