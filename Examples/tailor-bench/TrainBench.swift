@@ -11,10 +11,11 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Micro-batch size.") var batch = 1
     @Option(help: "Timed optimizer steps (after one warm-up step).") var steps = 3
     @Option(help: "LoRA rank.") var rank = 8
+    @Flag(help: "Keep GGUF weights quantized (frozen base in its file format).") var quantized = false
     @Option(help: "Comma-separated target modules (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
 
     func run() throws {
-        let loaded = try BenchModels.load(model)
+        let loaded = try BenchModels.load(model, keepQuantized: quantized)
         let gpt2 = loaded.model is GPT2Model
         let names = targets.map { $0.split(separator: ",").map(String.init) }
             ?? (gpt2 ? ["c_attn"] : ["q_proj", "k_proj", "v_proj", "o_proj"])
@@ -34,7 +35,7 @@ struct TrainBench: ParsableCommand {
         }
         let timed = stepTimes.dropFirst()
         let seconds = timed.reduce(0, +)
-        emitJSON(["bench": "train", "model": loaded.name, "method": "lora", "rank": rank, "targets": names.joined(separator: ","),
+        emitJSON(["bench": "train", "model": loaded.name, "method": quantized ? "lora-quantized-base" : "lora", "rank": rank, "targets": names.joined(separator: ","),
                   "seq": seq, "batch": batch, "steps": timed.count,
                   "tokens_per_s": (Double(timed.count * batch * seq) / seconds * 10).rounded() / 10,
                   "step_s": (seconds / Double(timed.count) * 1000).rounded() / 1000,

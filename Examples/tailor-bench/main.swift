@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor-bench",
         abstract: "Benchmarks Tailor; prints one JSON object per line.",
-        subcommands: [TrainBench.self]
+        subcommands: [TrainBench.self, QuantBench.self]
     )
 }
 
