@@ -49,10 +49,10 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"]),
-        .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
-        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"]),
-        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "TestSupport"]),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "TestSupport"], exclude: ["Fixtures"]),
     ]
 )
