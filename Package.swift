@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Quant", dependencies: ["Tensor", "CKernels"]),
         .target(name: "Model", dependencies: ["Tensor", "Quant"]),
         .target(name: "PEFT", dependencies: ["Tensor", "Model"]),
-        .target(name: "Train", dependencies: ["Tensor", "Model", "PEFT"]),
+        .target(name: "Train", dependencies: ["Tensor", "CKernels", "Model", "PEFT"]),
         .target(name: "Generate", dependencies: ["Tensor", "Model", "PEFT"]),
         .target(name: "Tailor", dependencies: ["Tensor", "Quant", "Model", "PEFT", "Train", "Generate"]),
 
@@ -47,11 +47,12 @@ let package = Package(
             path: "Examples/tailor-bench"
         ),
 
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
-        .testTarget(name: "QuantTests", dependencies: ["Quant"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model"]),
-        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model"]),
-        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"]),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
+        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"]),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "TestSupport"]),
     ]
 )

@@ -42,6 +42,14 @@ void tk_logsumexp_rows_avx2(const float *in, float *lse, size_t rows, size_t col
 void tk_logsumexp_rows_portable(const float *in, float *lse, size_t rows, size_t cols);
 void tk_logsumexp_rows(const float *in, float *lse, size_t rows, size_t cols) { TK_DISPATCH(tk_logsumexp_rows, in, lse, rows, cols); }
 
+float tk_softmax_lse_avx2(const float *in, float *out, size_t n);
+float tk_softmax_lse_portable(const float *in, float *out, size_t n);
+float tk_softmax_lse(const float *in, float *out, size_t n) { return TK_DISPATCH(tk_softmax_lse, in, out, n); }
+
+void tk_exp_shifted_avx2(const float *x, float *y, size_t n, float shift);
+void tk_exp_shifted_portable(const float *x, float *y, size_t n, float shift);
+void tk_exp_shifted(const float *x, float *y, size_t n, float shift) { TK_DISPATCH(tk_exp_shifted, x, y, n, shift); }
+
 float tk_sum_avx2(const float *x, size_t n);
 float tk_sum_portable(const float *x, size_t n);
 float tk_sum(const float *x, size_t n) { return TK_DISPATCH(tk_sum, x, n); }

@@ -62,6 +62,19 @@ void KFN(tk_softmax_rows)(const float *in, float *out, size_t rows, size_t cols)
     }
 }
 
+float KFN(tk_softmax_lse)(const float *in, float *out, size_t n) {
+    float m = row_max(in, n);
+    float s = 0;
+    for (size_t i = 0; i < n; i++) { float e = tk_expf(in[i] - m); out[i] = e; s += e; }
+    float inv = 1.0f / s;
+    for (size_t i = 0; i < n; i++) out[i] *= inv;
+    return m + logf(s);
+}
+
+void KFN(tk_exp_shifted)(const float *x, float *y, size_t n, float shift) {
+    for (size_t i = 0; i < n; i++) y[i] = tk_expf(x[i] - shift);
+}
+
 void KFN(tk_logsumexp_rows)(const float *in, float *lse, size_t rows, size_t cols) {
     for (size_t r = 0; r < rows; r++) {
         const float *x = in + r * cols;

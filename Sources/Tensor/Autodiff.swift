@@ -25,17 +25,21 @@ final class GradNode: @unchecked Sendable {
 
 /// Controls whether ops record the autodiff graph.
 public enum GradientMode {
-    @TaskLocal static var isEnabled = true
+    @TaskLocal static var enabled = true
+
+    /// Whether ops record the autodiff graph in the current task (false inside
+    /// ``withoutGradients(_:)-…``): training code may also read it as "in training mode".
+    public static var isEnabled: Bool { enabled }
 
     /// Runs `body` without recording gradients (inference, evaluation): ops then keep no
     /// activations alive for a backward pass.
     public static func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
-        try $isEnabled.withValue(false, operation: body)
+        try $enabled.withValue(false, operation: body)
     }
 
     /// Async form of ``withoutGradients(_:)``.
     public static func withoutGradients<R>(_ body: () async throws -> R) async rethrows -> R {
-        try await $isEnabled.withValue(false, operation: body)
+        try await $enabled.withValue(false, operation: body)
     }
 }
 

@@ -16,6 +16,10 @@ void tk_exp(const float *x, float *y, size_t n);
 void tk_softmax_rows(const float *in, float *out, size_t rows, size_t cols);
 // Row-wise log-sum-exp.
 void tk_logsumexp_rows(const float *in, float *lse, size_t rows, size_t cols);
+// Softmax of one row; returns its log-sum-exp (in may equal out).
+float tk_softmax_lse(const float *in, float *out, size_t n);
+// y[i] = exp(x[i] - shift)
+void tk_exp_shifted(const float *x, float *y, size_t n, float shift);
 // Sum and sum of squares.
 float tk_sum(const float *x, size_t n);
 float tk_sum_squares(const float *x, size_t n);

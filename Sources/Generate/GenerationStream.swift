@@ -1,0 +1,91 @@
+/// A stream of `GenerationEvent`s that a generation loop produces on its own task.
+///
+/// The loop is the `body` closure: it runs on a detached task (model work must not block the caller's
+/// actor), reports each token through the `GenerationSink`, and returns the `GenerationResult`, which the
+/// stream delivers as the final `.finished` event. An error thrown by `body` ends the stream with that
+/// error. Cancelling the consuming task, calling `cancel()`, or dropping the stream cancels the body's
+/// task; the body should check `sink.isCancelled` (or `Task.isCancelled`) each step and return a result
+/// with `.cancelled`.
+///
+/// ```swift
+/// let stream = GenerationStream { sink in
+///     var sampler = try Sampler(config: config, prompt: prompt)
+///     var streamer = TextStreamer(config: config, tokenizer: tokenizer, promptTokenCount: prompt.count)
+///     while !streamer.isFinished {
+///         if sink.isCancelled { streamer.cancel(); break }
+///         let id = try sampler.sampleToken(from: model.nextLogits())   // the lead's model step
+///         sink.yield(.token(id: id, text: streamer.append(token: id).text))
+///     }
+///     return streamer.result!
+/// }
+/// for try await piece in stream.textDeltas { print(piece, terminator: "") }
+/// ```
+public struct GenerationStream: AsyncSequence, Sendable {
+    /// Elements are generation events; the last one is `.finished`.
+    public typealias Element = GenerationEvent
+    /// The iterator of the underlying `AsyncThrowingStream`.
+    public typealias AsyncIterator = AsyncThrowingStream<GenerationEvent, any Error>.Iterator
+
+    private let events: AsyncThrowingStream<GenerationEvent, any Error>
+    private let task: Task<Void, Never>
+
+    /// Starts `body` on a detached task with `priority`; its events and result feed this stream.
+    public init(
+        priority: TaskPriority? = nil,
+        _ body: sending @escaping (GenerationSink) async throws -> GenerationResult
+    ) {
+        let (events, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
+        let task = Task.detached(priority: priority) {
+            do {
+                let result = try await body(GenerationSink(continuation: continuation))
+                continuation.yield(.finished(result))
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        self.events = events
+        self.task = task
+    }
+
+    /// Creates the iterator over the events.
+    public func makeAsyncIterator() -> AsyncIterator {
+        events.makeAsyncIterator()
+    }
+
+    /// Asks the generation to stop; it ends with `.cancelled` at its next check.
+    public func cancel() {
+        task.cancel()
+    }
+
+    /// Only the text pieces, skipping empty ones.
+    public var textDeltas: AsyncThrowingCompactMapSequence<GenerationStream, String> {
+        compactMap { event in
+            if case let .token(_, text) = event, !text.isEmpty { return text }
+            return nil
+        }
+    }
+
+    /// Consumes the stream and returns the final result. Throws the body's error, or
+    /// `CancellationError` if the stream ended without a result.
+    public func result() async throws -> GenerationResult {
+        for try await event in self {
+            if case let .finished(result) = event { return result }
+        }
+        throw CancellationError()
+    }
+}
+
+/// The producer's side of a `GenerationStream`: where a generation loop reports events.
+public struct GenerationSink: Sendable {
+    let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
+
+    /// Sends an event to the consumer (use `.token`; the stream sends `.finished` itself).
+    public func yield(_ event: GenerationEvent) {
+        continuation.yield(event)
+    }
+
+    /// Whether the consumer has cancelled or gone away; check it once per step.
+    public var isCancelled: Bool { Task.isCancelled }
+}

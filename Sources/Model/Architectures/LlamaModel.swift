@@ -1,0 +1,243 @@
+import Tensor
+
+// The Llama family, following transformers' `modeling_llama.py` / `modeling_qwen2.py`:
+// pre-norm decoder blocks of RMSNorm → grouped-query attention with rotary embeddings (NeoX
+// layout) → residual, RMSNorm → SwiGLU MLP → residual; final RMSNorm and a tied or separate head.
+// Shapes: B batch, T new tokens, C hidden, H query heads, G key/value heads, D head width.
+
+/// Self-attention with q/k/v/o projections (`self_attn`).
+public final class LlamaAttention: Module {
+    public private(set) var qProj, kProj, vProj, oProj: any LinearLayer
+    let heads, kvHeads, headDim: Int
+
+    init(q: any LinearLayer, k: any LinearLayer, v: any LinearLayer, o: any LinearLayer, heads: Int, kvHeads: Int, headDim: Int) {
+        (qProj, kProj, vProj, oProj) = (q, k, v, o)
+        (self.heads, self.kvHeads, self.headDim) = (heads, kvHeads, headDim)
+    }
+
+    public var children: [(name: String, module: any Module)] {
+        [("q_proj", qProj), ("k_proj", kProj), ("v_proj", vProj), ("o_proj", oProj)]
+    }
+
+    public func replaceChild(named name: String, with module: any Module) throws {
+        switch name {
+        case "q_proj": try replaceLinear(&qProj, name: name, with: module)
+        case "k_proj": try replaceLinear(&kProj, name: name, with: module)
+        case "v_proj": try replaceLinear(&vProj, name: name, with: module)
+        case "o_proj": try replaceLinear(&oProj, name: name, with: module)
+        default: throw ModuleError.noSuchPath(name)
+        }
+    }
+
+    /// x [B, T, C] → [B, T, C].
+    func callAsFunction(_ x: Tensor, positions: [Int32], rope: RotaryEmbedding, mask: AttentionMask,
+                        cache: KVCache?, layer: Int) -> Tensor {
+        let (b, t) = (x.shape[0], x.shape[1])
+        let q = Tensor.rotary(qProj(x).reshaped([b, t, heads, headDim]), positions: positions, table: rope)
+        let k = Tensor.rotary(kProj(x).reshaped([b, t, kvHeads, headDim]), positions: positions, table: rope)
+        let v = vProj(x).reshaped([b, t, kvHeads, headDim])
+        let scale = 1 / Float(headDim).squareRoot()
+        let o: Tensor
+        if let cache {
+            o = cachedAttention(q: q, k: k, v: v, cache: cache, layer: layer, heads: heads, scale: scale, mask: mask)
+        } else {
+            o = Tensor.attention(q: q, k: k, v: v, scale: scale, mask: mask)
+        }
+        return oProj(o.reshaped([b, t, heads * headDim]))
+    }
+}
+
+/// Appends k, v to the cache and attends over every cached position (no autodiff).
+func cachedAttention(q: Tensor, k: Tensor, v: Tensor, cache: KVCache, layer: Int, heads: Int, scale: Float,
+                     mask: AttentionMask) -> Tensor {
+    let (b, t, d) = (q.shape[0], q.shape[1], q.shape[3])
+    cache.write(layer: layer, keys: k, values: v)
+    let (keys, values) = cache.buffers(layer: layer)
+    let shape = AttentionKernel.Shape(batch: b, queries: t, keys: cache.length + t, heads: heads,
+                                      kvHeads: cache.kvHeads, headDim: d)
+    return Tensor.build(q.shape) { out in
+        q.withUnsafeBufferPointer { qp in
+            AttentionKernel.forward(q: qp.baseAddress!, k: keys, v: values, kvRowStride: cache.rowStride,
+                                    kvBatchStride: cache.batchStride, out: out.baseAddress!, lse: nil,
+                                    shape: shape, scale: scale, mask: mask)
+        }
+    }
+}
+
+/// The SwiGLU feed-forward block (`mlp`): down(silu(gate(x)) ⊙ up(x)).
+public final class LlamaMLP: Module {
+    public private(set) var gateProj, upProj, downProj: any LinearLayer
+
+    init(gate: any LinearLayer, up: any LinearLayer, down: any LinearLayer) {
+        (gateProj, upProj, downProj) = (gate, up, down)
+    }
+
+    public var children: [(name: String, module: any Module)] {
+        [("gate_proj", gateProj), ("up_proj", upProj), ("down_proj", downProj)]
+    }
+
+    public func replaceChild(named name: String, with module: any Module) throws {
+        switch name {
+        case "gate_proj": try replaceLinear(&gateProj, name: name, with: module)
+        case "up_proj": try replaceLinear(&upProj, name: name, with: module)
+        case "down_proj": try replaceLinear(&downProj, name: name, with: module)
+        default: throw ModuleError.noSuchPath(name)
+        }
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        downProj(Tensor.swiglu(gate: gateProj(x), up: upProj(x)))
+    }
+}
+
+/// One decoder block (`model.layers.N`).
+public final class LlamaDecoderLayer: Module {
+    public let selfAttention: LlamaAttention
+    public let mlp: LlamaMLP
+    public let inputNorm: RMSNorm
+    public let postAttentionNorm: RMSNorm
+
+    init(attention: LlamaAttention, mlp: LlamaMLP, inputNorm: RMSNorm, postAttentionNorm: RMSNorm) {
+        (selfAttention, self.mlp, self.inputNorm, self.postAttentionNorm) = (attention, mlp, inputNorm, postAttentionNorm)
+    }
+
+    public var children: [(name: String, module: any Module)] {
+        [("self_attn", selfAttention), ("mlp", mlp), ("input_layernorm", inputNorm), ("post_attention_layernorm", postAttentionNorm)]
+    }
+
+    func callAsFunction(_ x: Tensor, positions: [Int32], rope: RotaryEmbedding, mask: AttentionMask,
+                        cache: KVCache?, layer: Int) -> Tensor {
+        let h = x + selfAttention(inputNorm(x), positions: positions, rope: rope, mask: mask, cache: cache, layer: layer)
+        return h + mlp(postAttentionNorm(h))
+    }
+}
+
+/// The decoder stack without the head (`model`).
+public final class LlamaBackbone: Module {
+    public let embedTokens: Embedding
+    public let layers: ModuleList<LlamaDecoderLayer>
+    public let norm: RMSNorm
+
+    init(embedTokens: Embedding, layers: [LlamaDecoderLayer], norm: RMSNorm) {
+        self.embedTokens = embedTokens
+        self.layers = ModuleList(layers)
+        self.norm = norm
+    }
+
+    public var children: [(name: String, module: any Module)] {
+        [("embed_tokens", embedTokens), ("layers", layers), ("norm", norm)]
+    }
+}
+
+/// A Llama-family causal language model (`LlamaForCausalLM`, `Qwen2ForCausalLM`, …).
+public final class LlamaModel: CausalLanguageModel {
+    /// The configuration it was built from.
+    public let configuration: LlamaConfiguration
+    /// `model`.
+    public let backbone: LlamaBackbone
+    /// `lm_head`, or nil when tied to the embedding.
+    public private(set) var lmHead: (any LinearLayer)?
+    let rope: RotaryEmbedding
+
+    /// Builds a model from weights named as in Hugging Face checkpoints; every tensor is checked
+    /// against the configuration and every tensor in the archive must be used.
+    public init(configuration c: LlamaConfiguration, weights: any WeightArchive) throws {
+        try c.validate()
+        var r = WeightReader(weights)
+        let (C, D, H, G, F) = (c.hiddenSize, c.headDimension, c.headCount, c.kvHeadCount, c.intermediateSize)
+        func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool) throws -> Linear {
+            Linear(weight: try r.parameter(name + ".weight", [out, inp]), bias: bias ? try r.parameter(name + ".bias", [out]) : nil)
+        }
+        let embed = Embedding(weight: try r.parameter("model.embed_tokens.weight", [c.vocabularySize, C]))
+        var layers: [LlamaDecoderLayer] = []
+        for i in 0..<c.layerCount {
+            let p = "model.layers.\(i)."
+            let attention = LlamaAttention(
+                q: try linear(p + "self_attn.q_proj", H * D, C, bias: c.attentionBias),
+                k: try linear(p + "self_attn.k_proj", G * D, C, bias: c.attentionBias),
+                v: try linear(p + "self_attn.v_proj", G * D, C, bias: c.attentionBias),
+                o: try linear(p + "self_attn.o_proj", C, H * D, bias: c.outputBias),
+                heads: H, kvHeads: G, headDim: D)
+            let mlp = LlamaMLP(gate: try linear(p + "mlp.gate_proj", F, C, bias: c.mlpBias),
+                               up: try linear(p + "mlp.up_proj", F, C, bias: c.mlpBias),
+                               down: try linear(p + "mlp.down_proj", C, F, bias: c.mlpBias))
+            layers.append(LlamaDecoderLayer(
+                attention: attention, mlp: mlp,
+                inputNorm: RMSNorm(weight: try r.parameter(p + "input_layernorm.weight", [C]), epsilon: c.rmsNormEpsilon),
+                postAttentionNorm: RMSNorm(weight: try r.parameter(p + "post_attention_layernorm.weight", [C]), epsilon: c.rmsNormEpsilon)))
+        }
+        let norm = RMSNorm(weight: try r.parameter("model.norm.weight", [C]), epsilon: c.rmsNormEpsilon)
+        // A separate head when the weights have one (some checkpoints store it even when tied).
+        if r.has("lm_head.weight") {
+            lmHead = try linear("lm_head", c.vocabularySize, C, bias: false)
+        } else if !c.tieWordEmbeddings {
+            throw WeightLoadError.missingTensor("lm_head.weight")
+        }
+        try r.checkAllUsed { $0.hasSuffix("rotary_emb.inv_freq") }
+        configuration = c
+        backbone = LlamaBackbone(embedTokens: embed, layers: layers, norm: norm)
+        rope = RotaryEmbedding(dimension: D, maxPositions: min(c.maxPositions, 1 << 16), base: c.ropeTheta, layout: .neox,
+                               inverseFrequencies: try c.ropeScaling?.inverseFrequencies(dimension: D, base: c.ropeTheta))
+    }
+
+    /// A randomly initialised model (weights ~ N(0, 0.02), norms 1), for tests and benchmarks.
+    public convenience init(configuration c: LlamaConfiguration, seed: UInt64) throws {
+        try self.init(configuration: c, weights: InMemoryWeights(LlamaModel.randomWeights(c, seed: seed)))
+    }
+
+    /// Hugging Face–named random weights for `c`.
+    public static func randomWeights(_ c: LlamaConfiguration, seed: UInt64) -> [String: Tensor] {
+        var rng = SeededRandom(seed: seed)
+        var w: [String: Tensor] = [:]
+        let (C, D, H, G, F) = (c.hiddenSize, c.headDimension, c.headCount, c.kvHeadCount, c.intermediateSize)
+        func add(_ name: String, _ shape: [Int]) { w[name] = Tensor.normal(shape, std: 0.02, using: &rng) }
+        add("model.embed_tokens.weight", [c.vocabularySize, C])
+        for i in 0..<c.layerCount {
+            let p = "model.layers.\(i)."
+            for (n, o, inp) in [("q_proj", H * D, C), ("k_proj", G * D, C), ("v_proj", G * D, C), ("o_proj", C, H * D)] {
+                add(p + "self_attn.\(n).weight", [o, inp])
+                if (n == "o_proj" ? c.outputBias : c.attentionBias) { add(p + "self_attn.\(n).bias", [o]) }
+            }
+            for (n, o, inp) in [("gate_proj", F, C), ("up_proj", F, C), ("down_proj", C, F)] {
+                add(p + "mlp.\(n).weight", [o, inp])
+                if c.mlpBias { add(p + "mlp.\(n).bias", [o]) }
+            }
+            w[p + "input_layernorm.weight"] = Tensor.ones([C])
+            w[p + "post_attention_layernorm.weight"] = Tensor.ones([C])
+        }
+        w["model.norm.weight"] = Tensor.ones([C])
+        if !c.tieWordEmbeddings { add("lm_head.weight", [c.vocabularySize, C]) }
+        return w
+    }
+
+    public var description: ModelDescription { configuration.description }
+
+    public var children: [(name: String, module: any Module)] {
+        [("model", backbone)] + (lmHead.map { [("lm_head", $0)] } ?? [])
+    }
+
+    public func replaceChild(named name: String, with module: any Module) throws {
+        guard name == "lm_head", var head = lmHead else { throw ModuleError.noSuchPath(name) }
+        try replaceLinear(&head, name: name, with: module)
+        lmHead = head
+    }
+
+    public func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor {
+        try validate(input, cache: cache)
+        let (b, t) = (input.batchSize, input.sequenceLength)
+        let positions = positions(for: input, cache: cache)
+        cache?.reserve(t)
+        let mask = AttentionMask(causal: true, queryOffset: cache?.length ?? 0, keyStart: input.keyStart)
+        let run = {
+            var h = self.backbone.embedTokens(input.tokens, shape: [b, t])
+            for (i, layer) in self.backbone.layers.items.enumerated() {
+                h = layer(h, positions: positions, rope: self.rope, mask: mask, cache: cache, layer: i)
+            }
+            cache?.advance(by: t)
+            let rows = self.backbone.norm(h.reshaped([b * t, self.configuration.hiddenSize])
+                .selectingRows(input.logits, batch: b, length: t))
+            return self.lmHead.map { $0(rows) } ?? Tensor.linear(rows, weight: self.backbone.embedTokens.weight.tensor)
+        }
+        return cache == nil ? run() : GradientMode.withoutGradients(run)
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only into memory; unmapped when the last reference goes away.
+///
+/// The mapping never changes after `init`, so sharing it between threads is safe.
+final class MappedFile: @unchecked Sendable {
+    /// The mapped bytes (empty for an empty file).
+    let bytes: UnsafeRawBufferPointer
+
+    /// Reasons a file cannot be mapped.
+    enum Failure: Error {
+        case cannotOpen(errno: Int32)
+        case cannotMap(errno: Int32)
+    }
+
+    init(url: URL) throws(Failure) {
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .cannotOpen(errno: errno) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .cannotOpen(errno: EISDIR) }
+        let size = Int(info.st_size)
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let address, address != MAP_FAILED else { throw .cannotMap(errno: errno) }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress {
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        }
+    }
+
+    /// The OS's message for an errno value.
+    static func message(for code: Int32) -> String { String(cString: strerror(code)) }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Tensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes tensors to a safetensors file.
+public enum SafetensorsWriter {
+    /// Writes `tensors` (in name order) to `url`, stored as `dtype` (F32, F16 or BF16; narrowing
+    /// rounds to nearest even), with an optional `__metadata__` map.
+    ///
+    /// The file is written to a temporary file in the destination directory and renamed into
+    /// place, so readers never see a partial file and a failed write leaves the old file intact.
+    /// - Throws: ``SafetensorsError/invalidInput(_:)`` for an unsupported dtype or a reserved or
+    ///   empty name, ``SafetensorsError/cannotWrite(path:reason:)`` on I/O failure.
+    public static func write(_ tensors: [String: Tensor], to url: URL, dtype: SafetensorsDType = .f32,
+                             metadata: [String: String] = [:]) throws {
+        guard [.f32, .f16, .bf16].contains(dtype) else {
+            throw SafetensorsError.invalidInput("dtype \(dtype.rawValue) is not writable (use F32, F16 or BF16)")
+        }
+        let entries = tensors.sorted { $0.key < $1.key }
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for (name, tensor) in entries {
+            guard !name.isEmpty, name != "__metadata__" else {
+                throw SafetensorsError.invalidInput("tensor name \"\(name)\" is reserved or empty")
+            }
+            let size = tensor.count * dtype.size
+            header[name] = ["dtype": dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            offset += size
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
+
+        let file = try AtomicFile(destination: url)
+        do {
+            var length = UInt64(json.count).littleEndian
+            try withUnsafeBytes(of: &length) { try file.write($0) }
+            try json.withUnsafeBytes { try file.write($0) }
+            for (_, tensor) in entries {
+                try tensor.withUnsafeBufferPointer { try writeValues($0, as: dtype, to: file) }
+            }
+            try file.commit()
+        } catch {
+            file.abandon()
+            throw error
+        }
+    }
+
+    /// Writes `values` converted to `dtype`, a bounded chunk at a time.
+    private static func writeValues(_ values: UnsafeBufferPointer<Float>, as dtype: SafetensorsDType,
+                                    to file: AtomicFile) throws {
+        if dtype == .f32 {
+            try file.write(UnsafeRawBufferPointer(values))
+            return
+        }
+        let chunk = 1 << 16
+        var converted = [UInt16](repeating: 0, count: min(chunk, values.count))
+        var start = 0
+        while start < values.count {
+            let n = min(chunk, values.count - start)
+            for i in 0..<n {
+                let x = values[start + i]
+                converted[i] = dtype == .f16 ? Float16(x).bitPattern : bfloat16Bits(x)
+            }
+            try converted.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[0..<(2 * n)])) }
+            start += n
+        }
+    }
+
+    /// Rounds to the nearest bfloat16 (ties to even), as PyTorch does; NaN becomes the canonical
+    /// quiet NaN 0x7FC0.
+    static func bfloat16Bits(_ x: Float) -> UInt16 {
+        if x.isNaN { return 0x7FC0 }
+        let bits = x.bitPattern
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+    }
+}
+
+/// A temporary file next to `destination` that becomes `destination` on `commit()`.
+private final class AtomicFile {
+    let destination: URL
+    let temporaryPath: String
+    private var fd: Int32
+
+    init(destination: URL) throws {
+        self.destination = destination
+        let directory = destination.deletingLastPathComponent().path
+        temporaryPath = directory + "/.\(destination.lastPathComponent).\(UUID().uuidString).tmp"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Self.failure(destination.path) }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var next = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = systemWrite(fd, next, left)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Self.failure(destination.path)
+            }
+            next += n
+            left -= n
+        }
+    }
+
+    func commit() throws {
+        guard fsync(fd) == 0 else { throw Self.failure(destination.path) }
+        let closed = close(fd)
+        fd = -1
+        guard closed == 0, rename(temporaryPath, destination.path) == 0 else { throw Self.failure(destination.path) }
+    }
+
+    func abandon() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(temporaryPath)
+    }
+
+    private static func failure(_ path: String) -> SafetensorsError {
+        .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+    }
+}
+
+/// The C library's `write`, named so the method above does not shadow it.
+private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, bytes, count)
+}

@@ -1,0 +1,52 @@
+import Tensor
+
+/// Layout changes applied to weights while loading (new tensors; inputs are not modified).
+enum WeightLayout {
+    /// Undoes llama.cpp's rotary permutation of a q/k projection (weight [rows, cols] or bias
+    /// [rows]): within each head, stored rows are interleaved pairs (r0, r_half, r1, r_half+1, …);
+    /// Hugging Face keeps the two halves contiguous. Stored row h·2d + 2i + j becomes row
+    /// h·2d + j·d + i, where d is half the head dimension.
+    static func unpermuteRotaryRows(_ tensor: Tensor, heads: Int, name: String) throws(GGUFError) -> Tensor {
+        let rows = tensor.shape.first ?? 0
+        guard heads > 0, rows % (2 * heads) == 0, tensor.rank <= 2 else {
+            throw .invalidTensorInfo(tensor: name, reason: "shape \(tensor.shape) cannot be split into \(heads) rotary heads")
+        }
+        let columns = tensor.rank == 2 ? tensor.shape[1] : 1
+        let half = rows / heads / 2
+        return tensor.withUnsafeBufferPointer { source in
+            Tensor.build(tensor.shape) { out in
+                guard let src = source.baseAddress, let dst = out.baseAddress else { return }
+                for h in 0..<heads {
+                    for i in 0..<half {
+                        for j in 0..<2 {
+                            let from = h * 2 * half + 2 * i + j
+                            let to = h * 2 * half + j * half + i
+                            (dst + to * columns).update(from: src + from * columns, count: columns)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The transpose of a rank-2 tensor, copied in cache-friendly tiles.
+    static func transposed(_ tensor: Tensor, name: String) throws(GGUFError) -> Tensor {
+        guard tensor.rank == 2 else {
+            throw .invalidTensorInfo(tensor: name, reason: "expected a matrix to transpose, got shape \(tensor.shape)")
+        }
+        let rows = tensor.shape[0], columns = tensor.shape[1]
+        let tile = 32
+        return tensor.withUnsafeBufferPointer { source in
+            Tensor.build([columns, rows]) { out in
+                guard let src = source.baseAddress, let dst = out.baseAddress else { return }
+                for r0 in stride(from: 0, to: rows, by: tile) {
+                    for c0 in stride(from: 0, to: columns, by: tile) {
+                        for r in r0..<min(r0 + tile, rows) {
+                            for c in c0..<min(c0 + tile, columns) { dst[c * rows + r] = src[r * columns + c] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

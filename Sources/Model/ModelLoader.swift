@@ -1,0 +1,104 @@
+import Foundation
+import Tensor
+
+/// Loading pretrained models from disk.
+public enum LanguageModel {
+    /// Loads only the model.
+    public static func loadModel(from url: URL) throws -> any CausalLanguageModel {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw ModelLoadError.missingFile(url.path)
+        }
+        if isDirectory.boolValue { return try loadFolder(url) }
+        guard url.pathExtension.lowercased() == "gguf" else {
+            throw ModelLoadError.malformedFile(path: url.path, reason: "expected a model folder or a .gguf file")
+        }
+        return try loadGGUF(url)
+    }
+
+    /// The architecture name in a folder's `config.json`.
+    static func modelType(in configData: Data, path: String) throws -> String {
+        struct Probe: Decodable { var model_type: String?; var architectures: [String]? }
+        let probe: Probe
+        do { probe = try JSONDecoder().decode(Probe.self, from: configData) } catch {
+            throw ModelLoadError.malformedFile(path: path, reason: "\(error)")
+        }
+        if let t = probe.model_type { return t }
+        if let a = probe.architectures?.first { return a }
+        throw ModelLoadError.malformedFile(path: path, reason: "no model_type or architectures")
+    }
+
+    static func loadFolder(_ folder: URL) throws -> any CausalLanguageModel {
+        let configURL = folder.appendingPathComponent("config.json")
+        guard let data = try? Data(contentsOf: configURL) else { throw ModelLoadError.missingFile(configURL.path) }
+        let type = try modelType(in: data, path: configURL.path)
+        let weights = try ShardedSafetensors(folder: folder)
+        func decode<T: Decodable>(_: T.Type) throws -> T {
+            do { return try JSONDecoder().decode(T.self, from: data) } catch {
+                throw ModelLoadError.malformedFile(path: configURL.path, reason: "\(error)")
+            }
+        }
+        switch type {
+        case "llama", "mistral", "qwen2", "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM":
+            return try LlamaModel(configuration: try decode(LlamaConfiguration.self), weights: weights)
+        case "gpt2", "GPT2LMHeadModel":
+            return try GPT2Model(configuration: try decode(GPT2Configuration.self), weights: weights)
+        default:
+            throw ModelLoadError.unsupportedArchitecture(type)
+        }
+    }
+
+    static func loadGGUF(_ url: URL) throws -> any CausalLanguageModel {
+        let archive = try GGUFWeightArchive(contentsOf: url)
+        let p = archive.parameters
+        switch p.architecture {
+        case "llama", "qwen2", "mistral":
+            let names = Set(archive.tensorNames)
+            var c = LlamaConfiguration(
+                modelType: p.architecture, vocabularySize: p.vocabularySize, hiddenSize: p.embeddingLength,
+                intermediateSize: p.feedForwardLength, layerCount: p.blockCount, headCount: p.headCount,
+                kvHeadCount: p.headCountKV, headDimension: p.headDimension, rmsNormEpsilon: p.rmsNormEpsilon ?? 1e-6,
+                ropeTheta: p.ropeFreqBase ?? 10_000, maxPositions: p.contextLength,
+                tieWordEmbeddings: !names.contains("lm_head.weight"),
+                attentionBias: names.contains("model.layers.0.self_attn.q_proj.bias"))
+            c.outputBias = names.contains("model.layers.0.self_attn.o_proj.bias")
+            return try LlamaModel(configuration: c, weights: archive)
+        case "gpt2":
+            let c = GPT2Configuration(vocabularySize: p.vocabularySize, hiddenSize: p.embeddingLength, layerCount: p.blockCount,
+                                      headCount: p.headCount, maxPositions: p.contextLength,
+                                      layerNormEpsilon: p.layerNormEpsilon ?? 1e-5, innerSize: p.feedForwardLength)
+            return try GPT2Model(configuration: c, weights: archive)
+        default:
+            throw ModelLoadError.unsupportedArchitecture(p.architecture)
+        }
+    }
+}
+
+/// The safetensors files of a model folder (one file or shards) as one archive.
+public struct ShardedSafetensors: WeightArchive {
+    let files: [SafetensorsFile]
+    let owner: [String: Int]
+
+    /// Opens every `*.safetensors` file in `folder`.
+    public init(folder: URL) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        let shards = names.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix("adapter_") }.sorted()
+        guard !shards.isEmpty else { throw ModelLoadError.missingFile(folder.appendingPathComponent("model.safetensors").path) }
+        files = try shards.map { try SafetensorsFile(contentsOf: folder.appendingPathComponent($0)) }
+        var owner: [String: Int] = [:]
+        for (i, f) in files.enumerated() { for n in f.tensorNames { owner[n] = i } }
+        self.owner = owner
+    }
+
+    public var tensorNames: [String] { owner.keys.sorted() }
+
+    public func shape(of name: String) throws -> [Int] {
+        guard let i = owner[name] else { throw WeightLoadError.missingTensor(name) }
+        return try files[i].shape(of: name)
+    }
+
+    public func tensor(named name: String) throws -> Tensor {
+        guard let i = owner[name] else { throw WeightLoadError.missingTensor(name) }
+        return try files[i].tensor(named: name)
+    }
+}

@@ -1,0 +1,92 @@
+import CKernels
+import Foundation
+import Tensor
+
+/// Which optimizer to use, with its hyper-parameters.
+public enum OptimizerKind: Sendable, Codable, Equatable {
+    /// AdamW with decoupled weight decay and bias correction (PyTorch's `torch.optim.AdamW`).
+    case adamW(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01)
+    /// SGD with momentum (PyTorch's `torch.optim.SGD`, dampening 0, not Nesterov).
+    case sgd(momentum: Float = 0.9, weightDecay: Float = 0)
+}
+
+/// Updates parameters from their gradients; each parameter's state is its own.
+///
+/// State is keyed by the parameter's name so it can be saved in a checkpoint and restored into a
+/// freshly built model.
+public final class Optimizer {
+    /// The optimizer's settings.
+    public let kind: OptimizerKind
+    /// Completed optimizer steps.
+    public private(set) var step = 0
+    /// First-moment (or momentum) buffers by parameter name.
+    var first: [String: [Float]] = [:]
+    /// Second-moment buffers by parameter name (AdamW).
+    var second: [String: [Float]] = [:]
+
+    /// A fresh optimizer.
+    public init(_ kind: OptimizerKind) { self.kind = kind }
+
+    /// Applies one update to every parameter that has a gradient, at learning rate `lr`.
+    public func update(_ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor], learningRate lr: Float) {
+        step += 1
+        for (name, p) in parameters {
+            guard let g = gradients[name] else { continue }
+            let n = p.value.count
+            var m = first[name] ?? [Float](repeating: 0, count: n)
+            switch kind {
+            case let .adamW(b1, b2, eps, wd):
+                var v = second[name] ?? [Float](repeating: 0, count: n)
+                let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
+                g.withUnsafeBufferPointer { gp in
+                    p.update { w in
+                        tk_adamw(w.baseAddress, gp.baseAddress, &m, &v, n, lr, b1, b2, eps, wd, bc1, bc2)
+                    }
+                }
+                second[name] = v
+            case let .sgd(momentum, wd):
+                g.withUnsafeBufferPointer { gp in
+                    p.update { w in
+                        for i in 0..<n {
+                            let gi = gp[i] + wd * w[i]
+                            // PyTorch initialises the buffer with the first gradient.
+                            m[i] = step == 1 || momentum == 0 ? gi : momentum * m[i] + gi
+                            w[i] -= lr * m[i]
+                        }
+                    }
+                }
+            }
+            first[name] = m
+        }
+    }
+
+    /// The state as named tensors plus the step count, for checkpoints.
+    public func stateTensors() -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (k, v) in first { out["first." + k] = try? Tensor(shape: [v.count], values: v) }
+        for (k, v) in second { out["second." + k] = try? Tensor(shape: [v.count], values: v) }
+        return out
+    }
+
+    /// Restores state saved by ``stateTensors()``.
+    public func restore(tensors: [String: Tensor], step: Int) {
+        self.step = step
+        first = [:]
+        second = [:]
+        for (k, t) in tensors {
+            if k.hasPrefix("first.") { first[String(k.dropFirst(6))] = t.scalars }
+            if k.hasPrefix("second.") { second[String(k.dropFirst(7))] = t.scalars }
+        }
+    }
+}
+
+/// Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.
+public func clipGradientNorm(_ gradients: inout [String: Tensor], maxNorm: Float) -> Float {
+    var total = 0.0
+    for g in gradients.values { total += g.withUnsafeBufferPointer { Double(tk_sum_squares($0.baseAddress, $0.count)) } }
+    let norm = Float(total.squareRoot())
+    // PyTorch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1.
+    let coefficient = maxNorm / (norm + 1e-6)
+    if coefficient < 1 { for (k, g) in gradients { gradients[k] = g * coefficient } }
+    return norm
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Model
+import PEFT
+import Tensor
+
+/// The non-tensor part of a checkpoint.
+struct TrainerState: Codable {
+    var step: Int
+    var optimizerStep: Int
+    var cursor: DataCursor
+    var history: TrainingHistory
+    var bestEvalLoss: Float?
+    var evalsWithoutImprovement: Int
+    var configuration: TrainingConfiguration
+    /// Dropout randomness of every LoRA layer, by module path.
+    var loraRandom: [String: SeededRandom]
+}
+
+extension Trainer {
+    /// File names inside a checkpoint directory.
+    enum CheckpointFile {
+        static let parameters = "trainable.safetensors"
+        static let optimizer = "optimizer.safetensors"
+        static let state = "trainer_state.json"
+    }
+
+    /// Writes `checkpoint-<step>` under `directory`: trainable parameters, optimizer state and the
+    /// trainer's state. The directory is assembled under a temporary name and renamed into place,
+    /// so an interrupted run never leaves a half-written checkpoint.
+    @discardableResult
+    public func saveCheckpoint(in directory: URL) throws -> URL {
+        let fm = FileManager.default
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        let final = directory.appendingPathComponent("checkpoint-\(step)")
+        let temp = directory.appendingPathComponent(".checkpoint-\(step).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        try? fm.removeItem(at: temp)
+        try fm.createDirectory(at: temp, withIntermediateDirectories: true)
+        do {
+            var params: [String: Tensor] = [:]
+            for (name, p) in trainableParameters { params[name] = p.value }
+            try SafetensorsWriter.write(params, to: temp.appendingPathComponent(CheckpointFile.parameters))
+            try SafetensorsWriter.write(optimizer.stateTensors(), to: temp.appendingPathComponent(CheckpointFile.optimizer))
+            let state = TrainerState(step: step, optimizerStep: optimizer.step, cursor: cursor, history: history,
+                                     bestEvalLoss: bestEvalLoss.isFinite ? bestEvalLoss : nil,
+                                     evalsWithoutImprovement: evalsWithoutImprovement, configuration: configuration,
+                                     loraRandom: Dictionary(uniqueKeysWithValues: LoRA.layers(in: model).map { ($0.path, $0.layer.random) }))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(state).write(to: temp.appendingPathComponent(CheckpointFile.state), options: .atomic)
+            if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
+            try fm.moveItem(at: temp, to: final)
+        } catch {
+            try? fm.removeItem(at: temp)
+            throw error
+        }
+        return final
+    }
+
+    /// Loads a checkpoint written by ``saveCheckpoint(in:)`` into this trainer and its model.
+    public func restore(from checkpoint: URL) throws {
+        let stateURL = checkpoint.appendingPathComponent(CheckpointFile.state)
+        guard let data = try? Data(contentsOf: stateURL) else {
+            throw TrainingError.badCheckpoint("cannot read \(stateURL.path)")
+        }
+        let state: TrainerState
+        do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
+            throw TrainingError.badCheckpoint("\(stateURL.lastPathComponent): \(error)")
+        }
+        let saved = try SafetensorsFile(contentsOf: checkpoint.appendingPathComponent(CheckpointFile.parameters))
+        let params = trainableParameters
+        guard Set(saved.tensorNames) == Set(params.map(\.name)) else {
+            throw TrainingError.badCheckpoint("its parameters do not match the model's trainable parameters")
+        }
+        for (name, p) in params {
+            do { try p.assign(try saved.tensor(named: name)) } catch {
+                throw TrainingError.badCheckpoint("parameter \(name): \(error)")
+            }
+        }
+        let opt = try SafetensorsFile(contentsOf: checkpoint.appendingPathComponent(CheckpointFile.optimizer))
+        var tensors: [String: Tensor] = [:]
+        for name in opt.tensorNames { tensors[name] = try opt.tensor(named: name) }
+        optimizer.restore(tensors: tensors, step: state.optimizerStep)
+        for (path, layer) in LoRA.layers(in: model) { if let r = state.loraRandom[path] { layer.random = r } }
+        step = state.step
+        cursor = state.cursor
+        history = state.history
+        bestEvalLoss = state.bestEvalLoss ?? .infinity
+        evalsWithoutImprovement = state.evalsWithoutImprovement
+    }
+}

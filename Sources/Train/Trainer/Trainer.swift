@@ -1,0 +1,192 @@
+import Foundation
+import Model
+import PEFT
+import Tensor
+
+/// Trains a model's trainable parameters (all of them, or the adapters PEFT added).
+///
+/// ```swift
+/// try LoRA.apply(LoRAConfiguration(rank: 8, targetModules: .names(["q_proj", "v_proj"])), to: model)
+/// let trainer = try Trainer(model: model, configuration: TrainingConfiguration(epochs: 2))
+/// let history = try trainer.fit(train: batches) { event in print(event); return .proceed }
+/// ```
+///
+/// Each optimizer step runs `gradientAccumulationSteps` micro-batches and normalises the summed
+/// token losses by the number of targets across all of them, so k micro-batches equal one batch
+/// k times larger. Logits are computed only at positions that have a target.
+public final class Trainer {
+    /// The model being trained.
+    public let model: any CausalLanguageModel
+    /// The run's settings.
+    public let configuration: TrainingConfiguration
+    /// The optimizer and its state.
+    public let optimizer: Optimizer
+    /// Completed optimizer steps.
+    public internal(set) var step = 0
+    /// Where in the data the next micro-batch comes from.
+    var cursor = DataCursor()
+    var history = TrainingHistory()
+    var bestEvalLoss = Float.infinity
+    var evalsWithoutImprovement = 0
+
+    /// A trainer for `model`'s currently trainable parameters.
+    public init(model: any CausalLanguageModel, configuration: TrainingConfiguration) throws {
+        try configuration.validate()
+        self.model = model
+        self.configuration = configuration
+        self.optimizer = Optimizer(configuration.optimizer)
+        guard !trainableParameters.isEmpty else { throw TrainingError.noData("the model has no trainable parameters") }
+    }
+
+    /// Trainable parameters by path.
+    public var trainableParameters: [(name: String, parameter: Parameter)] {
+        var seen = Set<ObjectIdentifier>()
+        return model.namedParameters().filter { $0.parameter.isTrainable && seen.insert(ObjectIdentifier($0.parameter)).inserted }
+    }
+
+    /// Trains until the configured epochs or steps are done, early stopping fires or the host
+    /// stops it; checkpoints, evaluation and events as configured.
+    ///
+    /// - Parameters:
+    ///   - train: training micro-batches.
+    ///   - eval: held-out micro-batches for evaluation and early stopping.
+    ///   - checkpoint: a checkpoint directory written by this trainer to resume from; the run then
+    ///     continues exactly as an uninterrupted one would.
+    ///   - onEvent: called after every step, evaluation and checkpoint; return `.stop` to end.
+    public func fit(train: any TrainingBatches, eval: (any TrainingBatches)? = nil, resumingFrom checkpoint: URL? = nil,
+                    onEvent: (TrainingEvent) -> TrainingControl = { _ in .proceed }) throws -> TrainingHistory {
+        if let checkpoint { try restore(from: checkpoint) }
+        var epochBatches = train.batches(epoch: cursor.epoch, seed: configuration.seed)
+        guard !epochBatches.isEmpty else { throw TrainingError.noData("the training set produced no batches") }
+        let perEpoch = epochBatches.count
+        let totalSteps = configuration.maxSteps
+            ?? max(1, (configuration.epochs * perEpoch + configuration.gradientAccumulationSteps - 1) / configuration.gradientAccumulationSteps)
+        let schedule = LearningRateSchedule(peak: configuration.learningRate, warmupSteps: configuration.warmupSteps,
+                                            totalSteps: totalSteps, decay: configuration.decay,
+                                            minimumRatio: configuration.minimumLearningRateRatio)
+        let params = trainableParameters
+        let clock = ContinuousClock(), started = clock.now
+        history.stopReason = "completed"
+
+        training: while step < totalSteps {
+            let stepStart = clock.now
+            // Gather this step's micro-batches, crossing epoch boundaries when needed.
+            var micro: [TrainingBatch] = []
+            while micro.count < configuration.gradientAccumulationSteps {
+                if cursor.index >= epochBatches.count {
+                    if configuration.maxSteps == nil && cursor.epoch + 1 >= configuration.epochs { break }
+                    cursor = DataCursor(epoch: cursor.epoch + 1, index: 0)
+                    epochBatches = train.batches(epoch: cursor.epoch, seed: configuration.seed)
+                    if epochBatches.isEmpty { break }
+                }
+                micro.append(epochBatches[cursor.index])
+                cursor.index += 1
+            }
+            if micro.isEmpty { break }
+            let targets = micro.reduce(0) { $0 + $1.targetCount }
+            var gradients: [String: Tensor] = [:]
+            var lossSum: Float = 0
+            for batch in micro where batch.targetCount > 0 {
+                let (loss, grads) = try lossAndGradients(batch, normalizer: Float(targets), parameters: params)
+                lossSum += loss
+                for (name, g) in grads { gradients[name] = gradients[name].map { $0 + g } ?? g }
+            }
+            guard lossSum.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: lossSum) }
+            let norm = configuration.maxGradientNorm.map { clipGradientNorm(&gradients, maxNorm: $0) }
+                ?? clipGradientNorm(&gradients, maxNorm: .infinity)
+            guard norm.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: norm) }
+            let lr = schedule.rate(at: step)
+            optimizer.update(params, gradients: gradients, learningRate: lr)
+            step += 1
+            let seconds = max(1e-9, (clock.now - stepStart).seconds)
+            let tokens = micro.reduce(0) { $0 + $1.realTokenCount }
+            let record = StepRecord(step: step, totalSteps: totalSteps, epoch: cursor.epoch, loss: lossSum, learningRate: lr,
+                                    gradientNorm: norm, tokensPerSecond: Double(tokens) / seconds,
+                                    elapsed: (clock.now - started).seconds)
+            history.steps.append(record)
+            if onEvent(.step(record)) == .stop { history.stopReason = "stopped by host"; break }
+
+            if let eval, let every = configuration.evaluateEvery, step % every == 0 || step == totalSteps {
+                let result = try evaluate(eval)
+                history.evaluations.append(result)
+                if onEvent(.evaluation(result)) == .stop { history.stopReason = "stopped by host"; break }
+                if shouldStopEarly(after: result) { history.stopReason = "early stopping"; break training }
+            }
+            if let every = configuration.saveEvery, step % every == 0, let dir = configuration.checkpointDirectory {
+                let url = try saveCheckpoint(in: URL(fileURLWithPath: dir))
+                if onEvent(.checkpoint(step: step, path: url.path)) == .stop { history.stopReason = "stopped by host"; break }
+            }
+        }
+        if let eval, configuration.evaluateEvery == nil {
+            let result = try evaluate(eval)
+            history.evaluations.append(result)
+            _ = onEvent(.evaluation(result))
+        }
+        return history
+    }
+
+    /// Gradients of `batch`'s mean token loss for every trainable parameter, by path (no update).
+    public func gradients(of batch: TrainingBatch) throws -> [String: Tensor] {
+        try lossAndGradients(batch, normalizer: Float(max(1, batch.targetCount)), parameters: trainableParameters).1
+    }
+
+    /// Summed token loss of `batch` divided by `normalizer`, and gradients of the trainable parameters.
+    func lossAndGradients(_ batch: TrainingBatch, normalizer: Float,
+                          parameters: [(name: String, parameter: Parameter)]) throws -> (Float, [String: Tensor]) {
+        let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
+        let logits = try model.forward(ModelInput(tokens: batch.inputIDs, batchSize: batch.batchSize, logits: .rows(rows)), cache: nil)
+        let loss = Tensor.crossEntropy(logits: logits, targets: rows.map { batch.labels[$0] }, normalizer: normalizer)
+        let grads = loss.gradients()
+        var out: [String: Tensor] = [:]
+        for (name, p) in parameters { if let g = grads[p] { out[name] = g } }
+        return (loss.item, out)
+    }
+
+    /// Mean token loss, perplexity and token accuracy on `data` (epoch 0 order), without gradients.
+    public func evaluate(_ data: any TrainingBatches) throws -> EvaluationRecord {
+        try GradientMode.withoutGradients {
+            var nll = 0.0, correct = 0, total = 0
+            for batch in data.batches(epoch: 0, seed: configuration.seed) {
+                let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
+                guard !rows.isEmpty else { continue }
+                let targets = rows.map { batch.labels[$0] }
+                let logits = try model.forward(ModelInput(tokens: batch.inputIDs, batchSize: batch.batchSize, logits: .rows(rows)), cache: nil)
+                nll += Double(Tensor.crossEntropy(logits: logits, targets: targets, normalizer: 1).item)
+                let v = logits.shape[1]
+                logits.withUnsafeBufferPointer { l in
+                    for (i, t) in targets.enumerated() {
+                        var best = 0
+                        for j in 1..<v where l[i * v + j] > l[i * v + best] { best = j }
+                        if best == Int(t) { correct += 1 }
+                    }
+                }
+                total += rows.count
+            }
+            guard total > 0 else { throw TrainingError.noData("the evaluation set has no targets") }
+            let loss = Float(nll / Double(total))
+            return EvaluationRecord(step: step, loss: loss, perplexity: Foundation.exp(loss), tokenAccuracy: Float(correct) / Float(total))
+        }
+    }
+
+    private func shouldStopEarly(after result: EvaluationRecord) -> Bool {
+        guard let patience = configuration.earlyStoppingPatience else { return false }
+        if result.loss < bestEvalLoss - configuration.earlyStoppingMinDelta {
+            bestEvalLoss = result.loss
+            evalsWithoutImprovement = 0
+            return false
+        }
+        evalsWithoutImprovement += 1
+        return evalsWithoutImprovement >= patience
+    }
+}
+
+/// Position in the training data: epoch and micro-batch index within it.
+struct DataCursor: Codable, Equatable {
+    var epoch = 0
+    var index = 0
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,93 @@
+/// Everything that shapes a training run. `Sendable` and `Codable`, so it can come from a JSON file
+/// and be stored in checkpoints.
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    /// Passes over the training data (ignored when `maxSteps` is set).
+    public var epochs: Int
+    /// Stop after this many optimizer steps.
+    public var maxSteps: Int?
+    /// Micro-batches per optimizer step.
+    public var gradientAccumulationSteps: Int
+    /// Peak learning rate.
+    public var learningRate: Float
+    /// Linear warm-up steps.
+    public var warmupSteps: Int
+    /// Decay after warm-up.
+    public var decay: LearningRateDecay
+    /// Final learning rate as a fraction of the peak.
+    public var minimumLearningRateRatio: Float
+    /// The optimizer.
+    public var optimizer: OptimizerKind
+    /// Clip the global gradient norm to this (nil: no clipping).
+    public var maxGradientNorm: Float?
+    /// Evaluate every N optimizer steps (nil: only at the end when eval data is given).
+    public var evaluateEvery: Int?
+    /// Save a checkpoint every N optimizer steps (nil: never).
+    public var saveEvery: Int?
+    /// Where checkpoints go.
+    public var checkpointDirectory: String?
+    /// Stop after this many evaluations without improvement (nil: never).
+    public var earlyStoppingPatience: Int?
+    /// An improvement must lower the eval loss by more than this.
+    public var earlyStoppingMinDelta: Float
+    /// Seed for data order (and anything else random the trainer does).
+    public var seed: UInt64
+
+    /// A configuration; every field has a usable default.
+    public init(epochs: Int = 1, maxSteps: Int? = nil, gradientAccumulationSteps: Int = 1, learningRate: Float = 2e-4,
+                warmupSteps: Int = 0, decay: LearningRateDecay = .cosine, minimumLearningRateRatio: Float = 0,
+                optimizer: OptimizerKind = .adamW(), maxGradientNorm: Float? = 1, evaluateEvery: Int? = nil,
+                saveEvery: Int? = nil, checkpointDirectory: String? = nil, earlyStoppingPatience: Int? = nil,
+                earlyStoppingMinDelta: Float = 0, seed: UInt64 = 42) {
+        self.epochs = epochs
+        self.maxSteps = maxSteps
+        self.gradientAccumulationSteps = gradientAccumulationSteps
+        self.learningRate = learningRate
+        self.warmupSteps = warmupSteps
+        self.decay = decay
+        self.minimumLearningRateRatio = minimumLearningRateRatio
+        self.optimizer = optimizer
+        self.maxGradientNorm = maxGradientNorm
+        self.evaluateEvery = evaluateEvery
+        self.saveEvery = saveEvery
+        self.checkpointDirectory = checkpointDirectory
+        self.earlyStoppingPatience = earlyStoppingPatience
+        self.earlyStoppingMinDelta = earlyStoppingMinDelta
+        self.seed = seed
+    }
+
+    /// Checks the values.
+    public func validate() throws {
+        func bad(_ s: String) -> TrainingError { .invalidConfiguration(s) }
+        guard epochs > 0 || (maxSteps ?? 0) > 0 else { throw bad("epochs or maxSteps must be positive") }
+        guard gradientAccumulationSteps > 0 else { throw bad("gradientAccumulationSteps must be positive") }
+        guard learningRate > 0, learningRate.isFinite else { throw bad("learningRate must be positive") }
+        guard warmupSteps >= 0 else { throw bad("warmupSteps must not be negative") }
+        if let n = maxGradientNorm { guard n > 0 else { throw bad("maxGradientNorm must be positive") } }
+        if let n = evaluateEvery { guard n > 0 else { throw bad("evaluateEvery must be positive") } }
+        if let n = saveEvery {
+            guard n > 0 else { throw bad("saveEvery must be positive") }
+            guard checkpointDirectory != nil else { throw bad("saveEvery needs checkpointDirectory") }
+        }
+    }
+}
+
+/// Errors that stop training.
+public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    /// The loss became NaN or infinite.
+    case nonFiniteLoss(step: Int, loss: Float)
+    /// A setting is invalid.
+    case invalidConfiguration(String)
+    /// Nothing to train on, or nothing trainable.
+    case noData(String)
+    /// A checkpoint could not be read or does not fit.
+    case badCheckpoint(String)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteLoss(let s, let l): return "training stopped: loss is \(l) at step \(s)"
+        case .invalidConfiguration(let s): return "invalid training configuration: \(s)"
+        case .noData(let s): return "cannot train: \(s)"
+        case .badCheckpoint(let s): return "bad checkpoint: \(s)"
+        }
+    }
+}
