@@ -3,6 +3,12 @@ import Tensor
 
 /// Loading pretrained models from disk.
 public enum LanguageModel {
+    /// Loads the model and its tokenizer from a Hugging Face folder (`config.json`, `*.safetensors`,
+    /// `tokenizer.json`) or a `.gguf` file.
+    public static func load(from url: URL, keepQuantized: Bool = false) throws -> (model: any CausalLanguageModel, tokenizer: any Tokenizer) {
+        (try loadModel(from: url, keepQuantized: keepQuantized), try TokenizerLoader.load(from: url))
+    }
+
     /// Loads only the model.
     ///
     /// - Parameter keepQuantized: for GGUF files, keep block-quantized weights in their stored
