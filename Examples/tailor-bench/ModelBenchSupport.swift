@@ -36,29 +36,3 @@ enum BenchModels {
         return (0..<count).map { _ in Int32(rng.next() % UInt64(min(vocabulary, 32_000))) }
     }
 }
-
-/// Process-level measurements.
-enum ProcessStats {
-    /// Peak resident set size in MB (VmHWM).
-    static var peakRSSMegabytes: Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kb / 1024
-    }
-
-    /// Seconds taken by `body`.
-    static func time(_ body: () throws -> Void) rethrows -> Double {
-        let clock = ContinuousClock()
-        let d = try clock.measure(body)
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
-}
-
-/// Prints one JSON object per line, keys sorted.
-func emitJSON(_ fields: [String: Any]) {
-    if let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]),
-       let line = String(data: data, encoding: .utf8) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-}

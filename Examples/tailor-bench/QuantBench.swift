@@ -26,10 +26,11 @@ struct QuantBench: ParsableCommand {
                 ("quantized+backward", { _ = Tensor.linear(xp.tensor, quantizedWeight: q).sum().gradients() }),
             ]
             for (impl, f) in cases {
-                f()
-                let best = (0..<repeats).map { _ in ProcessStats.time(f) }.min()!
-                emitJSON(["bench": "qmatmul", "tensor": name, "type": "\(q.type)", "shape": "\(rows)x\(q.columns)x\(q.rows)",
-                          "impl": impl, "gflops": ((impl.hasSuffix("backward") ? 2 : 1) * flops / best / 1e9 * 10).rounded() / 10, "ms": (best * 1e4).rounded() / 10])
+                let best = bestTime(warmup: 1, runs: repeats, f)
+                emit([("bench", .string("qmatmul")), ("tensor", .string(name)), ("type", .string("\(q.type)")),
+                      ("shape", .string("\(rows)x\(q.columns)x\(q.rows)")), ("impl", .string(impl)),
+                      ("gflops", .number((impl.hasSuffix("backward") ? 2 : 1) * flops / best / 1e9, decimals: 1)),
+                      ("ms", .number(best * 1e3, decimals: 2))])
             }
         }
     }

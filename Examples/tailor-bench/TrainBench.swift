@@ -35,11 +35,12 @@ struct TrainBench: ParsableCommand {
         }
         let timed = stepTimes.dropFirst()
         let seconds = timed.reduce(0, +)
-        emitJSON(["bench": "train", "model": loaded.name, "method": quantized ? "lora-quantized-base" : "lora", "rank": rank, "targets": names.joined(separator: ","),
-                  "seq": seq, "batch": batch, "steps": timed.count,
-                  "tokens_per_s": (Double(timed.count * batch * seq) / seconds * 10).rounded() / 10,
-                  "step_s": (seconds / Double(timed.count) * 1000).rounded() / 1000,
-                  "trainable_params": loaded.model.parameterCount(trainableOnly: true),
-                  "peak_rss_mb": ProcessStats.peakRSSMegabytes.rounded()])
+        emit([("bench", .string("train")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
+              ("method", .string(quantized ? "lora-quantized-base" : "lora")), ("rank", .int(rank)),
+              ("targets", .string(names.joined(separator: ","))), ("seq", .int(seq)), ("batch", .int(batch)),
+              ("steps", .int(timed.count)), ("tokens_per_s", .number(Double(timed.count * batch * seq) / seconds, decimals: 1)),
+              ("step_s", .number(seconds / Double(timed.count), decimals: 3)),
+              ("trainable_params", .int(loaded.model.parameterCount(trainableOnly: true))),
+              ("peak_rss_mb", .number(peakRSSMegabytes() ?? .nan, decimals: 0))])
     }
 }
