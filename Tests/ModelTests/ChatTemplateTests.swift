@@ -136,3 +136,15 @@ final class ChatTemplateTests: XCTestCase {
         XCTAssertEqual("   ".strippingPythonWhitespace(), "")
     }
 }
+
+/// `pythonLowercased()` against values printed by Python's `str.lower()`.
+final class PythonLowercaseTests: XCTestCase {
+    func testMatchesPythonLower() {
+        // python3 -c "print(ascii('ΣΊΣΥΦΟΣ ΟΔΟΣ. Σ AΣ\u0301B İx \u212a ÀÉ'.lower()))"
+        // → '\u03c3\u03af\u03c3\u03c5\u03c6\u03bf\u03c2 \u03bf\u03b4\u03bf\u03c2. \u03c3 a\u03c3\u0301b i\u0307x k \xe0\xe9'
+        let input = "ΣΊΣΥΦΟΣ ΟΔΟΣ. Σ AΣ\u{301}B İx \u{212A} ÀÉ"
+        let expected = "\u{3c3}\u{3af}\u{3c3}\u{3c5}\u{3c6}\u{3bf}\u{3c2} \u{3bf}\u{3b4}\u{3bf}\u{3c2}. \u{3c3} a\u{3c3}\u{301}b i\u{307}x k \u{e0}\u{e9}"
+        XCTAssertEqual(Array(input.pythonLowercased().unicodeScalars), Array(expected.unicodeScalars))
+        XCTAssertEqual("already lower".pythonLowercased(), "already lower")
+    }
+}
