@@ -60,6 +60,26 @@ enum KnownPreTokenizers {
         }
     }
 
+    /// What llama.cpp does for a BPE vocabulary with this `tokenizer.ggml.pre` name beyond splitting.
+    struct GGUFConventions {
+        /// Use a whole pre-token when it is in the vocabulary (`ignore_merges`).
+        var ignoreMerges = false
+        /// Add BOS by default when `tokenizer.ggml.add_bos_token` is absent.
+        var addsBOS = false
+    }
+
+    /// llama.cpp's per-name defaults for BPE vocabularies.
+    static func ggufConventions(name: String?) -> GGUFConventions {
+        switch name {
+        case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano":
+            return GGUFConventions(ignoreMerges: true, addsBOS: true)
+        case "glm4", "glm5":
+            return GGUFConventions(ignoreMerges: true, addsBOS: false)
+        default:
+            return GGUFConventions()
+        }
+    }
+
     /// The step for a `Split` regex: one of the hand-written scanners when the regex is a known one,
     /// else a compiled `SplitPattern` (throws when outside the supported subset).
     static func step(forRegex regex: String) throws -> PreTokenizer.Step {
