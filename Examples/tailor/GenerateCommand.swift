@@ -10,6 +10,10 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Flag(help: "Wrap the prompt as a user message in the model's chat template.") var chat = false
     @Argument(help: "The prompt.") var prompt: String
+    @Option(help: ArgumentHelp("Debugging: save the prompt's logits at every position to this safetensors file "
+                               + "(tensor \"logits\" [tokens, vocabulary]; metadata \"input_ids\" as a JSON array).",
+                               visibility: .hidden))
+    var dumpLogits: String?
 
     func run() throws {
         let (m, tokenizer) = try model.load()
@@ -20,7 +24,9 @@ struct GenerateCommand: ParsableCommand {
             text = try ChatTemplate.for(tokenizer: tokenizer).render([.user(prompt)], addGenerationPrompt: true)
             special = false
         }
-        let result = try generator.generate(prompt: text, config: sampling.config, addSpecialTokens: special) { event in
+        let ids = tokenizer.encode(text, addSpecialTokens: special)
+        if let dumpLogits { try LogitsDump.write(model: m, tokens: ids, to: URL(fileURLWithPath: dumpLogits)) }
+        let result = try generator.generate(promptTokens: ids, config: sampling.config) { event in
             if case .token(_, let piece) = event { FileHandle.standardOutput.write(Data(piece.utf8)) }
             return true
         }
