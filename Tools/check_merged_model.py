@@ -8,7 +8,8 @@
    metadata "input_ids"), run twice: on the merged folder, and on MODEL with ADAPTER unmerged.
 4. Compared: AutoTokenizer's ids with Tailor's; transformers' logits on the merged folder with both Tailor dumps;
    and, when MODEL is a Hugging Face folder, peft's logits (base + adapter, unmerged) with Tailor's unmerged ones.
-Prints one JSON object with the max |Δlogit| of each comparison and exits 1 if any exceeds --tolerance.
+Prints one JSON object with the max |Δlogit| of each comparison (and, for scale, how far the adapter moves Tailor's
+base-model logits) and exits 1 if any comparison exceeds --tolerance.
 
 Run (from the repository root, after `swift build -c release`):
     ~/.cache/tailor/pyenv/bin/python Tools/check_merged_model.py --tailor .build/release/tailor \\
@@ -66,6 +67,7 @@ def main():
     ids_merged, tailor_merged = tailor_logits(args.tailor, merged, args.prompt, work / "tailor-merged.safetensors")
     ids_adapter, tailor_adapter = tailor_logits(args.tailor, args.model, args.prompt, work / "tailor-adapter.safetensors",
                                                 adapter=args.adapter)
+    _, tailor_base = tailor_logits(args.tailor, args.model, args.prompt, work / "tailor-base.safetensors")
 
     tokenizer = AutoTokenizer.from_pretrained(merged)
     hf_ids = tokenizer(args.prompt)["input_ids"]
@@ -80,6 +82,7 @@ def main():
         "logit_range": [float(hf_logits.min()), float(hf_logits.max())],
         "max_abs_delta_merged_tailor_vs_transformers": max_delta(tailor_merged, hf_logits),
         "max_abs_delta_unmerged_tailor_vs_merged_transformers": max_delta(tailor_adapter, hf_logits),
+        "max_abs_adapter_effect": max_delta(tailor_base, tailor_adapter),
         "argmax_equal": bool((tailor_adapter.argmax(-1) == hf_logits.argmax(-1)).all()),
     }
     if pathlib.Path(args.model).is_dir():
