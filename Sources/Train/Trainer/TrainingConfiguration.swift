@@ -59,11 +59,14 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public func validate() throws {
         func bad(_ s: String) -> TrainingError { .invalidConfiguration(s) }
         guard epochs > 0 || (maxSteps ?? 0) > 0 else { throw bad("epochs or maxSteps must be positive") }
+        if let n = maxSteps { guard n > 0 else { throw bad("maxSteps must be positive") } }
         guard gradientAccumulationSteps > 0 else { throw bad("gradientAccumulationSteps must be positive") }
         guard learningRate > 0, learningRate.isFinite else { throw bad("learningRate must be positive") }
         guard warmupSteps >= 0 else { throw bad("warmupSteps must not be negative") }
+        guard minimumLearningRateRatio >= 0, minimumLearningRateRatio <= 1 else { throw bad("minimumLearningRateRatio must be in [0, 1]") }
         if let n = maxGradientNorm { guard n > 0 else { throw bad("maxGradientNorm must be positive") } }
         if let n = evaluateEvery { guard n > 0 else { throw bad("evaluateEvery must be positive") } }
+        if let n = earlyStoppingPatience { guard n > 0 else { throw bad("earlyStoppingPatience must be positive") } }
         if let n = saveEvery {
             guard n > 0 else { throw bad("saveEvery must be positive") }
             guard checkpointDirectory != nil else { throw bad("saveEvery needs checkpointDirectory") }
