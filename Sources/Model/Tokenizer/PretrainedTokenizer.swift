@@ -20,7 +20,7 @@ public struct PretrainedTokenizer: Tokenizer {
     /// Ids put before/after the text when special tokens are added.
     let prefixIDs: [Int]
     let suffixIDs: [Int]
-    /// Drop one leading space when decoding (the SentencePiece dummy prefix).
+    /// Drop one leading space from decoded text (the SentencePiece dummy prefix).
     let decodeStripsLeadingSpace: Bool
     public let bosTokenID: Int?
     public let eosTokenID: Int?
@@ -72,7 +72,8 @@ public struct PretrainedTokenizer: Tokenizer {
         for id in ids where id >= 0 && id < vocabulary.count {
             if skipSpecialTokens && isSpecial(id) { continue }
             var piece = vocabulary.bytes(of: id)
-            if stripPending && vocabulary.kinds[id] != .control {
+            if stripPending && !piece.isEmpty {
+                // The dummy prefix is removed only when the text starts with it (Hugging Face `Strip`).
                 stripPending = false
                 if piece.first == 0x20 { piece = piece.dropFirst() }
             }
@@ -111,6 +112,29 @@ public struct PretrainedTokenizer: Tokenizer {
         }
         if addSpecialTokens { output.append(contentsOf: suffixIDs) }
         return output
+    }
+
+    /// The pieces BPE encodes separately: `text` normalized and cut by the pre-tokenizer, as one run of
+    /// ordinary text (added tokens are not matched). For inspection and tests, like Hugging Face's
+    /// `pre_tokenize_str`.
+    public func preTokenize(_ text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { raw in
+            let normalized = normalizer.isIdentity ? Array(raw) : normalizer.apply(raw, isFirstRun: true, followsToken: false)
+            guard let preTokenizer else { return normalized.isEmpty ? [] : [String(decoding: normalized, as: UTF8.self)] }
+            return normalized.withUnsafeBufferPointer { bytes in
+                var scalars = ScalarText()
+                scalars.load(bytes)
+                var ends: [Int] = []
+                var scratch: [Int] = []
+                preTokenizer.split(scalars, into: &ends, scratch: &scratch)
+                var start = 0
+                return ends.map { end in
+                    defer { start = end }
+                    return String(decoding: bytes[scalars.byteOffsets[start]..<scalars.byteOffsets[end]], as: UTF8.self)
+                }
+            }
+        }
     }
 
     /// Working memory reused across the runs of one `encode` call.
