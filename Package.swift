@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "TailorGenerate", targets: ["Generate"]),
         .executable(name: "tailor", targets: ["tailor"]),
         .executable(name: "tailor-bench", targets: ["tailor-bench"]),
+        .executable(name: "tailor-finetune-demo", targets: ["tailor-finetune-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,11 +49,16 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .executableTarget(
+            name: "tailor-finetune-demo",
+            dependencies: ["Tailor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/tailor-finetune-demo"
+        ),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"]),
-        .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
-        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"]),
-        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "TestSupport"]),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "TestSupport"], exclude: ["Fixtures"]),
     ]
 )

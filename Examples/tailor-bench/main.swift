@@ -6,8 +6,26 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor-bench",
         abstract: "Benchmarks Tailor; prints one JSON object per line.",
-        subcommands: []
+        subcommands: [MatmulBench.self, AttentionBench.self, KernelBench.self, QuantBench.self, LoadBench.self, PrefillBench.self, DecodeBench.self, TrainBench.self, AllBench.self]
     )
+}
+
+/// `tailor-bench all`: every benchmark above in sequence.
+struct AllBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "all", abstract: "Runs matmul, attention and kernels.")
+
+    @Flag(help: "Short runs.")
+    var quick = false
+
+    func run() throws {
+        var matmul = MatmulBench(); matmul.quick = quick
+        try matmul.run()
+        var attention = AttentionBench(); attention.quick = quick
+        try attention.run()
+        var kernels = KernelBench(); kernels.quick = quick
+        try kernels.run()
+        emit([("bench", .string("summary")), ("peak_rss_mb", .number(peakRSSMegabytes() ?? .nan, decimals: 1))])
+    }
 }
 
 Bench.main()

@@ -6,7 +6,8 @@ struct TailorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor",
         abstract: "Fine-tune, evaluate and run language models on a CPU.",
-        subcommands: []
+        subcommands: [GenerateCommand.self, ChatCommand.self,
+                      MergeCommand.self, InspectCommand.self, TokenizeCommand.self]
     )
 }
 

@@ -6,6 +6,13 @@
 
 #pragma clang fp reassociate(on) contract(fast)
 
+// sqrtf may set errno, which keeps loops calling it scalar; the element-wise builtin does not.
+#if defined(__has_builtin) && __has_builtin(__builtin_elementwise_sqrt)
+#define TK_SQRT(x) __builtin_elementwise_sqrt(x)
+#else
+#define TK_SQRT(x) sqrtf(x)
+#endif
+
 static inline float tk_expf(float x) {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     float n = floorf(x * 1.44269504088896341f + 0.5f);
@@ -44,9 +51,10 @@ void KFN(tk_exp)(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = tk_expf(x[i]);
 }
 
+// fmaxf, unlike a compare-and-select, is vectorised as a max reduction (vmaxps).
 static inline float row_max(const float *x, size_t n) {
     float m = -INFINITY;
-    for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (size_t i = 0; i < n; i++) m = fmaxf(m, x[i]);
     return m;
 }
 
@@ -288,6 +296,6 @@ void KFN(tk_adamw)(float *p, const float *g, float *m, float *v, size_t n, float
         float mi = beta1 * m[i] + (1.0f - beta1) * gi;
         float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
         m[i] = mi; v[i] = vi;
-        p[i] = p[i] * decay - step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+        p[i] = p[i] * decay - step * mi / (TK_SQRT(vi) * inv_sqrt_bc2 + eps);
     }
 }

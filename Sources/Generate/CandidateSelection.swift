@@ -32,24 +32,37 @@ enum CandidateSelection {
         heapify(out, count: n)
         var rootLogit = out[0].logit
         var maxDropped = -Float.infinity
-        var droppedAny = false
+        var droppedLanes = VectorMath.Lanes(repeating: -.infinity)
+        let base = logits.baseAddress!  // non-empty: n > 0
         var i = n
         while i < logits.count {
-            let value = logits[i]
-            if value > rootLogit {  // a later id with an equal logit ranks lower: strict comparison
-                let evicted = out[0].logit
-                if evicted >= maxDropped { maxDropped = evicted; droppedAny = true }
-                out[0] = Candidate(logit: value, id: Int32(i))
-                siftDown(out, from: 0, count: n)
-                rootLogit = out[0].logit
-            } else if value >= maxDropped {  // false for NaN
-                maxDropped = value
-                droppedAny = true
+            let end = min(i + VectorMath.width, logits.count)
+            if end - i == VectorMath.width {
+                let rootLanes = VectorMath.Lanes(repeating: rootLogit)
+                // Most chunks hold nothing above the current worst kept token: skip them in one comparison.
+                let chunk = VectorMath.load(base, i)
+                if !any(chunk .> rootLanes) {  // NaN lanes compare false
+                    droppedLanes = droppedLanes.replacing(with: chunk, where: chunk .> droppedLanes)
+                    i = end
+                    continue
+                }
             }
-            i += 1
+            while i < end {
+                let value = logits[i]
+                if value > rootLogit {  // a later id with an equal logit ranks lower: strict comparison
+                    maxDropped = max(maxDropped, out[0].logit)
+                    out[0] = Candidate(logit: value, id: Int32(i))
+                    siftDown(out, from: 0, count: n)
+                    rootLogit = out[0].logit
+                } else if value > maxDropped {  // false for NaN
+                    maxDropped = value
+                }
+                i += 1
+            }
         }
+        maxDropped = max(maxDropped, VectorMath.laneMaximum(droppedLanes))
         sortHeapBestFirst(out, count: n)
-        return (n, droppedAny && maxDropped == out[n - 1].logit)
+        return (n, logits.count > n && maxDropped == out[n - 1].logit)
     }
 
     /// Writes every token whose logit is ≥ `threshold` (and finite or +inf) to `out`, sorted best-first;

@@ -4,8 +4,8 @@
 /// actor), reports each token through the `GenerationSink`, and returns the `GenerationResult`, which the
 /// stream delivers as the final `.finished` event. An error thrown by `body` ends the stream with that
 /// error. Cancelling the consuming task, calling `cancel()`, or dropping the stream cancels the body's
-/// task; the body should check `sink.isCancelled` (or `Task.isCancelled`) each step and return a result
-/// with `.cancelled`.
+/// task and sets `sink.isCancelled`; the body should check it each step and return a result with
+/// `.cancelled` (`TextStreamer.cancel()`).
 ///
 /// ```swift
 /// let stream = GenerationStream { sink in
@@ -28,6 +28,7 @@ public struct GenerationStream: AsyncSequence, Sendable {
 
     private let events: AsyncThrowingStream<GenerationEvent, any Error>
     private let task: Task<Void, Never>
+    private let cancellation: CancellationFlag
 
     /// Starts `body` on a detached task with `priority`; its events and result feed this stream.
     public init(
@@ -35,18 +36,23 @@ public struct GenerationStream: AsyncSequence, Sendable {
         _ body: sending @escaping (GenerationSink) async throws -> GenerationResult
     ) {
         let (events, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
+        let cancellation = CancellationFlag()
         let task = Task.detached(priority: priority) {
             do {
-                let result = try await body(GenerationSink(continuation: continuation))
+                let result = try await body(GenerationSink(continuation: continuation, cancellation: cancellation))
                 continuation.yield(.finished(result))
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in task.cancel() }
+        continuation.onTermination = { _ in
+            cancellation.set()
+            task.cancel()
+        }
         self.events = events
         self.task = task
+        self.cancellation = cancellation
     }
 
     /// Creates the iterator over the events.
@@ -56,6 +62,7 @@ public struct GenerationStream: AsyncSequence, Sendable {
 
     /// Asks the generation to stop; it ends with `.cancelled` at its next check.
     public func cancel() {
+        cancellation.set()
         task.cancel()
     }
 
@@ -80,12 +87,14 @@ public struct GenerationStream: AsyncSequence, Sendable {
 /// The producer's side of a `GenerationStream`: where a generation loop reports events.
 public struct GenerationSink: Sendable {
     let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
+    let cancellation: CancellationFlag
 
     /// Sends an event to the consumer (use `.token`; the stream sends `.finished` itself).
     public func yield(_ event: GenerationEvent) {
         continuation.yield(event)
     }
 
-    /// Whether the consumer has cancelled or gone away; check it once per step.
-    public var isCancelled: Bool { Task.isCancelled }
+    /// Whether the consumer has cancelled or gone away; check it once per step. Valid from any thread, so
+    /// the loop may also run outside the body's task (e.g. on a dedicated thread the body waits for).
+    public var isCancelled: Bool { cancellation.isSet || Task.isCancelled }
 }

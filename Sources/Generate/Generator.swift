@@ -104,7 +104,7 @@ public final class Generator {
         var limited = config
         limited.maxNewTokens = budget  // the context window may end generation before maxNewTokens
         var streamers = prompts.map { TextStreamer(config: limited, tokenizer: tokenizer, promptTokenCount: $0.count) }
-        let pad = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+        let pad: Int32 = 0  // padding is masked out (keyStart) and finished rows' outputs are ignored
         // Left padding: row r's real tokens start at keyStart[r]; positions count from there.
         let keyStart = prompts.map { longest - $0.count }
         var tokens: [Int32] = [], positions: [Int32] = []

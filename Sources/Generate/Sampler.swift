@@ -1,4 +1,3 @@
-import Foundation
 import Tensor
 
 /// Chooses the next token from a row of logits, the way transformers' `generate` does.
@@ -10,15 +9,15 @@ import Tensor
 /// tokens. Temperature 0 returns the argmax of the penalised logits (ties → lowest id).
 ///
 /// A generation loop creates one `Sampler` per sequence and calls `sampleToken(from:)` once per step with
-/// the model's last-position logits. Work is proportional to the vocabulary only for linear scans: top-k is a
-/// partial (heap) selection, top-p without top-k grows a partial selection until the nucleus is covered,
-/// and all buffers are reused across steps.
+/// the model's last-position logits. The work is a few vectorised linear scans of the row: top-k is a
+/// partial (heap) selection, top-p without top-k buckets the row instead of sorting it, and all buffers
+/// are reused across steps. NaN logits are never sampled.
 public struct Sampler: Sendable {
     /// The settings this sampler applies.
     public let config: GenerationConfig
     /// The prompt and the tokens generated so far (drives the penalties).
     public private(set) var history: TokenHistory
-    /// The random generator; its state advances by one draw per sampled token.
+    /// The random generator; its state advances by one draw per sampled (non-greedy) token.
     public private(set) var random: SeededRandom
     private var scratch = SamplerScratch()
 
@@ -42,26 +41,30 @@ public struct Sampler: Sendable {
     }
 
     /// Draws the next token from `logits` and records it. The penalties are applied to `logits` in place
-    /// (no copy); use this when the buffer is yours to overwrite.
+    /// (no copy of the row); use this when the buffer is yours to overwrite.
     public mutating func sampleToken(overwriting logits: UnsafeMutableBufferPointer<Float>) throws -> Int {
         guard !logits.isEmpty else { throw GenerationError.emptyLogits }
-        history.applyPenalties(to: logits, repetition: config.repetitionPenalty,
-                               frequency: config.frequencyPenalty, presence: config.presencePenalty)
+        applyPenalties(to: logits)
+        let row = UnsafeBufferPointer(logits)
         let token: Int
         if config.isGreedy {
-            token = try Self.argmax(UnsafeBufferPointer(logits))
+            guard let best = VectorMath.argmax(row) else { throw GenerationError.noSampleableToken }
+            token = best
         } else {
-            scratch.reserve(logits.count)
+            scratch.reserveWorkBuffers(logits.count)
             var work = scratch
             scratch = SamplerScratch()
             defer { scratch = work }
-            token = try work.candidates.withUnsafeMutableBufferPointer { candidates in
-                try work.weights.withUnsafeMutableBufferPointer { weights in
-                    let kept = try Self.filter(UnsafeBufferPointer(logits), config: config, candidates: candidates)
-                    return try Self.draw(from: kept, logits: UnsafeBufferPointer(logits), candidates: candidates,
-                                         weights: weights, inverseTemperature: 1 / config.temperature,
-                                         random: &random)
-                }
+            token = try work.withBuffers { candidates, filterScratch in
+                let weights = filterScratch.weights
+                let kept = try LogitFilters.apply(to: row, config: config, candidates: candidates,
+                                                  scratch: filterScratch)
+                let (count, total) = try Self.weights(of: kept, logits: row, candidates: candidates,
+                                                    inverseTemperature: 1 / config.temperature, into: weights)
+                let target = Double(random.next() >> 11) * 0x1p-53 * total
+                let index = VectorMath.firstIndexExceeding(target, runningSumOf: UnsafeBufferPointer(
+                    rebasing: weights[0..<count]))
+                return kept == .all ? index : Int(candidates[index].id)
             }
         }
         history.recordGenerated(token)
@@ -70,15 +73,14 @@ public struct Sampler: Sendable {
 
     /// Draws the next token from `logits` (left untouched; copied into a reused buffer) and records it.
     public mutating func sampleToken(from logits: UnsafeBufferPointer<Float>) throws -> Int {
-        guard !logits.isEmpty else { throw GenerationError.emptyLogits }
-        scratch.reserve(logits.count)
+        guard let source = logits.baseAddress, !logits.isEmpty else { throw GenerationError.emptyLogits }
+        scratch.reserveLogitsCopy(logits.count)
         var copy = scratch.logits
         scratch.logits = []
         defer { scratch.logits = copy }
         return try copy.withUnsafeMutableBufferPointer { buffer in
-            let row = UnsafeMutableBufferPointer(rebasing: buffer[0..<logits.count])
-            _ = row.initialize(from: logits)
-            return try sampleToken(overwriting: row)
+            buffer.baseAddress!.update(from: source, count: logits.count)
+            return try sampleToken(overwriting: UnsafeMutableBufferPointer(rebasing: buffer[0..<logits.count]))
         }
     }
 
@@ -88,188 +90,101 @@ public struct Sampler: Sendable {
     }
 
     /// The logits after this sampler's penalties and filters, as transformers' processors would leave them:
-    /// penalised, divided by the temperature, and -infinity for every token the filters removed. With
+    /// penalised, divided by the temperature, and −infinity for every token the filters removed. With
     /// temperature 0 only the penalties apply (greedy decoding uses no warpers). For inspection and tests;
     /// allocates.
     public func processedLogits(_ logits: [Float]) throws -> [Float] {
-        guard !logits.isEmpty else { throw GenerationError.emptyLogits }
         var penalised = logits
-        penalised.withUnsafeMutableBufferPointer {
-            history.applyPenalties(to: $0, repetition: config.repetitionPenalty,
-                                   frequency: config.frequencyPenalty, presence: config.presencePenalty)
-        }
-        if config.isGreedy { return penalised }
-        var candidates = [Candidate](repeating: Candidate(logit: 0, id: 0), count: logits.count)
+        var work = SamplerScratch()
+        let kept = try filter(&penalised, scratch: &work)
+        guard let kept else { return penalised }
         let temperature = config.temperature
-        let kept = try penalised.withUnsafeBufferPointer { row in
-            try candidates.withUnsafeMutableBufferPointer { try Self.filter(row, config: config, candidates: $0) }
-        }
         switch kept {
         case .all:
             return penalised.map { $0 / temperature }
         case let .candidates(count, _):
             var result = [Float](repeating: -.infinity, count: logits.count)
-            for c in candidates[0..<count] { result[Int(c.id)] = c.logit / temperature }
+            for c in work.candidates[0..<count] { result[Int(c.id)] = c.logit / temperature }
             return result
         }
     }
 
-    // MARK: - Pipeline
-
-    /// What survives top-k, top-p and min-p: the whole row, or `count` candidates (best-first when sorted).
-    enum Kept: Equatable {
-        case all
-        case candidates(count: Int, sorted: Bool)
-    }
-
-    /// Applies top-k, top-p and min-p (in that order) to the penalised `logits`.
-    static func filter(
-        _ logits: UnsafeBufferPointer<Float>, config: GenerationConfig, candidates: UnsafeMutableBufferPointer<Candidate>
-    ) throws -> Kept {
-        let vocabulary = logits.count
-        let inverseTemperature = 1 / config.temperature
-        var kept = Kept.all
-
-        if config.topK > 0 && config.topK < vocabulary {
-            var (count, boundaryTie) = CandidateSelection.selectBest(config.topK, of: logits, into: candidates)
-            if boundaryTie {  // transformers keeps every token scoring at least the k-th score
-                count = CandidateSelection.collectAtLeast(candidates[count - 1].logit, of: logits, into: candidates)
+    /// The probability with which the next `sampleToken` would draw each token (0 for filtered-out tokens;
+    /// one-hot at the argmax when greedy), computed by the same code the draw uses. Does not advance the
+    /// generator or the history. For inspection (e.g. showing alternatives) and tests; allocates.
+    public func probabilities(_ logits: [Float]) throws -> [Float] {
+        var penalised = logits
+        var work = SamplerScratch()
+        var result = [Float](repeating: 0, count: logits.count)
+        guard let kept = try filter(&penalised, scratch: &work) else {
+            guard let best = penalised.withUnsafeBufferPointer(VectorMath.argmax) else {
+                throw GenerationError.noSampleableToken
             }
-            kept = .candidates(count: count, sorted: true)
+            result[best] = 1
+            return result
         }
-
-        if config.topP < 1 {
-            switch kept {
-            case let .candidates(count, _):
-                guard count > 0 else { throw GenerationError.noSampleableToken }
-                let shift = candidates[0].logit
-                var total = 0.0
-                for c in candidates[0..<count] { total += weight(c.logit, shift, inverseTemperature) }
-                let keep = nucleusSize(candidates, count: count, total: total, topP: config.topP,
-                                       shift: shift, inverseTemperature: inverseTemperature).keep
-                kept = .candidates(count: keep, sorted: true)
-            case .all:
-                let shift = ScaledExp.maximum(of: logits)
-                guard shift.isFinite else { throw GenerationError.noSampleableToken }
-                let total = ScaledExp.sum(of: logits, shift: shift, scale: inverseTemperature)
-                var selection = 64
-                while true {
-                    let count = CandidateSelection.selectBest(selection, of: logits, into: candidates).count
-                    let (keep, decided) = nucleusSize(candidates, count: count, total: total, topP: config.topP,
-                                                      shift: shift, inverseTemperature: inverseTemperature)
-                    if decided || count == vocabulary {
-                        kept = .candidates(count: keep, sorted: true)
-                        break
-                    }
-                    selection = min(selection * 8, vocabulary)
+        try penalised.withUnsafeBufferPointer { row in
+            try work.withBuffers { candidates, filterScratch in
+                let weights = filterScratch.weights
+                let (count, total) = try Self.weights(of: kept, logits: row, candidates: candidates,
+                                                    inverseTemperature: 1 / config.temperature, into: weights)
+                for i in 0..<count {
+                    let id = kept == .all ? i : Int(candidates[i].id)
+                    result[id] = Float(Double(weights[i]) / total)
                 }
             }
         }
+        return result
+    }
 
-        if config.minP > 0 {
-            switch kept {
-            case let .candidates(count, _):
-                guard count > 0 else { throw GenerationError.noSampleableToken }
-                let top = candidates[0].logit
-                var keep = 1
-                while keep < count && Foundation.exp((candidates[keep].logit - top) * inverseTemperature) >= config.minP {
-                    keep += 1
-                }
-                kept = .candidates(count: keep, sorted: true)
-            case .all:
-                let top = ScaledExp.maximum(of: logits)
-                guard top.isFinite else { throw GenerationError.noSampleableToken }
-                // Cheap logit-space pre-test with a margin, then transformers' exact probability-ratio test.
-                let loose = top + config.temperature * (Foundation.log(config.minP) - 1e-4)
-                var count = 0
-                for i in 0..<vocabulary {
-                    let value = logits[i]
-                    if value >= loose && Foundation.exp((value - top) * inverseTemperature) >= config.minP {
-                        candidates[count] = Candidate(logit: value, id: Int32(i))
-                        count += 1
-                    }
-                }
-                kept = .candidates(count: count, sorted: false)
+    // MARK: - Steps
+
+    private func applyPenalties(to logits: UnsafeMutableBufferPointer<Float>) {
+        history.applyPenalties(to: logits, repetition: config.repetitionPenalty,
+                               frequency: config.frequencyPenalty, presence: config.presencePenalty)
+    }
+
+    /// Penalises `logits` in place and, unless greedy, runs the filters (nil when greedy).
+    private func filter(_ logits: inout [Float], scratch work: inout SamplerScratch) throws -> LogitFilters.Kept? {
+        guard !logits.isEmpty else { throw GenerationError.emptyLogits }
+        logits.withUnsafeMutableBufferPointer { applyPenalties(to: $0) }
+        if config.isGreedy { return nil }
+        work.reserveWorkBuffers(logits.count)
+        return try logits.withUnsafeBufferPointer { row in
+            try work.withBuffers { candidates, filterScratch in
+                try LogitFilters.apply(to: row, config: config, candidates: candidates, scratch: filterScratch)
             }
         }
-        return kept
     }
 
-    /// How many of the best-first `candidates` form the nucleus: token i is kept while the probability mass
-    /// ranked above it is below `topP` (the token crossing `topP` is kept; the first is always kept).
-    /// `decided` is false when all `count` candidates fit and the next, unseen token might too.
-    static func nucleusSize(
-        _ candidates: UnsafeMutableBufferPointer<Candidate>, count: Int, total: Double, topP: Float,
-        shift: Float, inverseTemperature: Float
-    ) -> (keep: Int, decided: Bool) {
-        let target = Double(topP) * total
-        var above = 0.0
-        for i in 0..<count {
-            if i > 0 && above >= target { return (i, true) }
-            above += weight(candidates[i].logit, shift, inverseTemperature)
-        }
-        return (count, above >= target)
-    }
-
-    /// Draws one token id from the kept tokens in proportion to exp(logit / temperature).
-    static func draw(
-        from kept: Kept, logits: UnsafeBufferPointer<Float>, candidates: UnsafeMutableBufferPointer<Candidate>,
-        weights: UnsafeMutableBufferPointer<Float>, inverseTemperature: Float, random: inout SeededRandom
-    ) throws -> Int {
+    /// The unnormalised weights exp((logit − max) / T) of the kept tokens, written to `weights` in the order
+    /// of the row (`.all`) or of the candidates, with their count and sum.
+    private static func weights(
+        of kept: LogitFilters.Kept, logits: UnsafeBufferPointer<Float>, candidates: UnsafeMutableBufferPointer<Candidate>,
+        inverseTemperature: Float, into weights: UnsafeMutableBufferPointer<Float>
+    ) throws -> (count: Int, total: Double) {
+        let count: Int
+        let top: Float
+        let source: UnsafePointer<Float>
         switch kept {
         case .all:
-            let shift = ScaledExp.maximum(of: logits)
-            guard shift.isFinite else { throw GenerationError.noSampleableToken }
-            let row = UnsafeMutableBufferPointer(rebasing: weights[0..<logits.count])
-            let total = ScaledExp.weights(of: logits, shift: shift, scale: inverseTemperature, into: row)
-            return try pick(total: total, weights: UnsafeBufferPointer(row), random: &random)
-        case let .candidates(count, sorted):
-            guard count > 0 else { throw GenerationError.noSampleableToken }
-            var shift = candidates[0].logit
-            if !sorted { for c in candidates[1..<count] where c.logit > shift { shift = c.logit } }
-            guard shift.isFinite else { throw GenerationError.noSampleableToken }
-            var total = 0.0
-            for i in 0..<count {
-                let w = Float(weight(candidates[i].logit, shift, inverseTemperature))
-                weights[i] = w
-                total += Double(w)
-            }
-            let index = try pick(total: total, weights: UnsafeBufferPointer(rebasing: weights[0..<count]),
-                                 random: &random)
-            return Int(candidates[index].id)
+            count = logits.count
+            top = VectorMath.maximum(logits)
+            source = logits.baseAddress!
+        case let .candidates(n, sorted):
+            guard n > 0 else { throw GenerationError.noSampleableToken }
+            count = n
+            var best = candidates[0].logit
+            if !sorted { for c in candidates[1..<n] where c.logit > best { best = c.logit } }
+            top = best
+            for i in 0..<n { weights[i] = candidates[i].logit }
+            source = UnsafePointer(weights.baseAddress!)
         }
-    }
-
-    /// Inverse-CDF draw: the first index whose running weight exceeds u × total, u uniform in [0, 1).
-    static func pick(total: Double, weights: UnsafeBufferPointer<Float>, random: inout SeededRandom) throws -> Int {
+        guard top.isFinite else { throw GenerationError.noSampleableToken }
+        let total = VectorMath.weights(of: source, count: count, shift: top, scale: inverseTemperature,
+                                       into: weights.baseAddress!)
         guard total > 0, total.isFinite else { throw GenerationError.noSampleableToken }
-        let u = Double(random.next() >> 11) * 0x1p-53 * total
-        var running = 0.0
-        var lastPositive = 0
-        for i in 0..<weights.count where weights[i] > 0 {
-            running += Double(weights[i])
-            lastPositive = i
-            if u < running { return i }
-        }
-        return lastPositive  // rounding left u just past the final sum
-    }
-
-    /// Greedy choice: the highest logit, lowest id among ties; NaN never wins.
-    static func argmax(_ logits: UnsafeBufferPointer<Float>) throws -> Int {
-        var best = -Float.infinity
-        var index = -1
-        for i in 0..<logits.count where logits[i] > best {
-            best = logits[i]
-            index = i
-        }
-        guard index >= 0 else { throw GenerationError.noSampleableToken }
-        return index
-    }
-
-    @inline(__always)
-    static func weight(_ logit: Float, _ shift: Float, _ inverseTemperature: Float) -> Double {
-        let e = Foundation.exp((logit - shift) * inverseTemperature)
-        return e > 0 ? Double(e) : 0
+        return (count, total)
     }
 }
 
@@ -278,12 +193,35 @@ struct SamplerScratch: Sendable {
     var logits: [Float] = []
     var weights: [Float] = []
     var candidates: [Candidate] = []
+    var buckets: [Int32] = []
+    var masses: [Double] = []
 
-    mutating func reserve(_ vocabulary: Int) {
+    mutating func reserveLogitsCopy(_ vocabulary: Int) {
         if logits.count < vocabulary { logits = [Float](repeating: 0, count: vocabulary) }
+    }
+
+    mutating func reserveWorkBuffers(_ vocabulary: Int) {
         if weights.count < vocabulary { weights = [Float](repeating: 0, count: vocabulary) }
         if candidates.count < vocabulary {
             candidates = [Candidate](repeating: Candidate(logit: 0, id: 0), count: vocabulary)
+        }
+        if buckets.count < vocabulary { buckets = [Int32](repeating: 0, count: vocabulary) }
+        if masses.count < NucleusSearch.bucketCount + 1 {
+            masses = [Double](repeating: 0, count: NucleusSearch.bucketCount + 1)
+        }
+    }
+
+    mutating func withBuffers<R>(
+        _ body: (UnsafeMutableBufferPointer<Candidate>, LogitFilters.FilterScratch) throws -> R
+    ) rethrows -> R {
+        try candidates.withUnsafeMutableBufferPointer { candidates in
+            try weights.withUnsafeMutableBufferPointer { weights in
+                try buckets.withUnsafeMutableBufferPointer { buckets in
+                    try masses.withUnsafeMutableBufferPointer { masses in
+                        try body(candidates, LogitFilters.FilterScratch(weights: weights, buckets: buckets, masses: masses))
+                    }
+                }
+            }
         }
     }
 }

@@ -83,6 +83,19 @@ public struct ModelDescription: Sendable, Codable, Equatable {
     public var headDimension: Int
     /// Longest supported sequence.
     public var maxPositions: Int
+
+    /// A description from its parts.
+    public init(modelType: String, vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int,
+                kvHeadCount: Int, headDimension: Int, maxPositions: Int) {
+        self.modelType = modelType
+        self.vocabularySize = vocabularySize
+        self.hiddenSize = hiddenSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.headDimension = headDimension
+        self.maxPositions = maxPositions
+    }
 }
 
 extension CausalLanguageModel {

@@ -3,8 +3,19 @@ import Tensor
 
 /// Loading pretrained models from disk.
 public enum LanguageModel {
+    /// Loads the model and its tokenizer from a Hugging Face folder (`config.json`, `*.safetensors`,
+    /// `tokenizer.json`) or a `.gguf` file.
+    public static func load(from url: URL, keepQuantized: Bool = false) throws -> (model: any CausalLanguageModel, tokenizer: any Tokenizer) {
+        (try loadModel(from: url, keepQuantized: keepQuantized), try TokenizerLoader.load(from: url))
+    }
+
     /// Loads only the model.
-    public static func loadModel(from url: URL) throws -> any CausalLanguageModel {
+    ///
+    /// - Parameter keepQuantized: for GGUF files, keep block-quantized weights in their stored
+    ///   format (about 4–8 bits per weight in memory, decoded tile by tile inside each product)
+    ///   instead of expanding them to Float32. Outputs agree with the Float32 model up to
+    ///   summation order. Such weights are frozen (train adapters on top of them).
+    public static func loadModel(from url: URL, keepQuantized: Bool = false) throws -> any CausalLanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw ModelLoadError.missingFile(url.path)
@@ -13,7 +24,7 @@ public enum LanguageModel {
         guard url.pathExtension.lowercased() == "gguf" else {
             throw ModelLoadError.malformedFile(path: url.path, reason: "expected a model folder or a .gguf file")
         }
-        return try loadGGUF(url)
+        return try loadGGUF(url, keepQuantized: keepQuantized)
     }
 
     /// The architecture name in a folder's `config.json`.
@@ -48,7 +59,7 @@ public enum LanguageModel {
         }
     }
 
-    static func loadGGUF(_ url: URL) throws -> any CausalLanguageModel {
+    static func loadGGUF(_ url: URL, keepQuantized: Bool) throws -> any CausalLanguageModel {
         let archive = try GGUFWeightArchive(contentsOf: url)
         let p = archive.parameters
         switch p.architecture {
@@ -62,7 +73,7 @@ public enum LanguageModel {
                 tieWordEmbeddings: !names.contains("lm_head.weight"),
                 attentionBias: names.contains("model.layers.0.self_attn.q_proj.bias"))
             c.outputBias = names.contains("model.layers.0.self_attn.o_proj.bias")
-            return try LlamaModel(configuration: c, weights: archive)
+            return try LlamaModel(configuration: c, weights: archive, keepQuantized: keepQuantized)
         case "gpt2":
             let c = GPT2Configuration(vocabularySize: p.vocabularySize, hiddenSize: p.embeddingLength, layerCount: p.blockCount,
                                       headCount: p.headCount, maxPositions: p.contextLength,

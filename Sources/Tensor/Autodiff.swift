@@ -45,10 +45,11 @@ public enum GradientMode {
 
 extension Tensor {
     /// Records an op's output: attaches a node when recording is on and any input needs a gradient.
+    /// This is the hook for defining differentiable ops outside this module (quantized matmuls, …).
     ///
     /// `pullback` receives the output gradient and returns one gradient per entry of `inputs`,
     /// each shaped like that input; it may return nil for inputs with `requiresGradient == false`.
-    static func record(_ output: Tensor, inputs: [Tensor],
+    public static func record(_ output: Tensor, inputs: [Tensor],
                        pullback: @escaping @Sendable (Tensor) -> [Tensor?]) -> Tensor {
         guard GradientMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return output }
         return output.attaching(GradNode(inputs: inputs.map(\.node), pullback: pullback))

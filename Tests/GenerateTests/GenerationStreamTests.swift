@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import Generate
 
@@ -67,5 +68,35 @@ final class GenerationStreamTests: XCTestCase {
         let result = try XCTUnwrap(finalResult)
         XCTAssertEqual(result.finishReason, .cancelled)
         XCTAssertLessThan(result.tokenIDs.count, 10_000)
+    }
+
+    func testCancellationIsVisibleToALoopOnAnotherThread() async throws {
+        let stream = GenerationStream { sink in
+            // The loop runs on a plain thread, outside the body's task; it gives up after about 5 s.
+            let observed = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+                Thread {
+                    for _ in 0..<5_000 {
+                        if sink.isCancelled { return done.resume(returning: true) }
+                        sink.yield(.token(id: 65, text: "A"))
+                        Thread.sleep(forTimeInterval: 0.001)
+                    }
+                    done.resume(returning: false)
+                }.start()
+            }
+            return GenerationResult(text: "", tokenIDs: [], finishReason: observed ? .cancelled : .length,
+                                    promptTokenCount: 0)
+        }
+        var seen = 0
+        var reason: FinishReason?
+        for try await event in stream {
+            switch event {
+            case .token:
+                seen += 1
+                if seen == 5 { stream.cancel() }
+            case let .finished(result):
+                reason = result.finishReason
+            }
+        }
+        XCTAssertEqual(reason, .cancelled)
     }
 }

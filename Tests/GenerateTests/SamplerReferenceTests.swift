@@ -86,4 +86,44 @@ final class SamplerReferenceTests: XCTestCase {
         let kept = try sampler.processedLogits(logits).filter { $0 > -.infinity }.count
         XCTAssertGreaterThan(kept, 50, "ties at the boundary must widen the kept set")
     }
+
+    func testProbabilitiesAreTheSoftmaxOfTheProcessedLogits() throws {
+        let logits = Self.randomLogits(seed: 18, scale: 2.5)
+        for config in [GenerationConfig(temperature: 0.7, topK: 50, topP: 0.9), GenerationConfig(temperature: 1.3, topK: 0),
+                       GenerationConfig(temperature: 0.9, topK: 0, topP: 0.8),
+                       GenerationConfig(temperature: 1.0, topK: 0, minP: 0.02, repetitionPenalty: 1.2)] {
+            let sampler = try Sampler(config: config, prompt: Array(0..<500))
+            let processed = try sampler.processedLogits(logits)
+            let top = Double(processed.max()!)
+            let e = processed.map { exp(Double($0) - top) }
+            let z = e.reduce(0, +)
+            let probabilities = try sampler.probabilities(logits)
+            XCTAssertEqual(Double(probabilities.reduce(0, +)), 1, accuracy: 1e-4)
+            for i in processed.indices {
+                XCTAssertEqual(Double(probabilities[i]), e[i] / z, accuracy: 2e-6 * e[i] / z + 1e-12, "token \(i)")
+            }
+        }
+        XCTAssertEqual(try Sampler(config: .greedy).probabilities([1, 3, 3, 2]), [0, 1, 0, 0])
+    }
+
+    func testTopPOnDegenerateRows() throws {
+        // All logits equal: every token has probability 1/1000; the nucleus is the 250 lowest ids.
+        let flat = [Float](repeating: 0.25, count: 1000)
+        let kept = try Sampler(config: GenerationConfig(topK: 0, topP: 0.25)).processedLogits(flat)
+        XCTAssertEqual(kept.indices.filter { kept[$0] > -.infinity }, Array(0..<250))
+        // -infinity and NaN entries take no part.
+        var holes = Self.randomLogits(seed: 19, scale: 1)
+        for i in stride(from: 0, to: holes.count, by: 3) { holes[i] = -.infinity }
+        for i in stride(from: 1, to: holes.count, by: 97) { holes[i] = .nan }
+        let config = GenerationConfig(temperature: 1.0, topK: 0, topP: 0.7)
+        let mine = try Sampler(config: config).processedLogits(holes)
+        let clean = holes.map { $0.isNaN ? -Float.infinity : $0 }
+        let theirs = Self.reference(clean, temperature: 1, topK: 0, topP: 0.7, minP: 0)
+        XCTAssertEqual(mine.indices.filter { mine[$0] > -.infinity }, theirs.indices.filter { theirs[$0] > -.infinity })
+        var sampler = try Sampler(config: config)
+        for _ in 0..<1_000 {
+            let token = try sampler.sampleToken(from: holes)
+            XCTAssertTrue(mine[token] > -.infinity)
+        }
+    }
 }

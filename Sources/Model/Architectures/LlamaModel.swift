@@ -114,11 +114,11 @@ public final class LlamaDecoderLayer: Module {
 
 /// The decoder stack without the head (`model`).
 public final class LlamaBackbone: Module {
-    public let embedTokens: Embedding
+    public let embedTokens: any EmbeddingLayer
     public let layers: ModuleList<LlamaDecoderLayer>
     public let norm: RMSNorm
 
-    init(embedTokens: Embedding, layers: [LlamaDecoderLayer], norm: RMSNorm) {
+    init(embedTokens: any EmbeddingLayer, layers: [LlamaDecoderLayer], norm: RMSNorm) {
         self.embedTokens = embedTokens
         self.layers = ModuleList(layers)
         self.norm = norm
@@ -141,14 +141,17 @@ public final class LlamaModel: CausalLanguageModel {
 
     /// Builds a model from weights named as in Hugging Face checkpoints; every tensor is checked
     /// against the configuration and every tensor in the archive must be used.
-    public init(configuration c: LlamaConfiguration, weights: any WeightArchive) throws {
+    ///
+    /// With `keepQuantized`, weights the archive holds in a block format (a GGUF file) stay in it
+    /// (``QuantizedLinear``, ``QuantizedEmbedding``) instead of being expanded to Float32.
+    public init(configuration c: LlamaConfiguration, weights: any WeightArchive, keepQuantized: Bool = false) throws {
         try c.validate()
-        var r = WeightReader(weights)
+        var r = WeightReader(weights, keepQuantized: keepQuantized)
         let (C, D, H, G, F) = (c.hiddenSize, c.headDimension, c.headCount, c.kvHeadCount, c.intermediateSize)
-        func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool) throws -> Linear {
-            Linear(weight: try r.parameter(name + ".weight", [out, inp]), bias: bias ? try r.parameter(name + ".bias", [out]) : nil)
+        func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool) throws -> any LinearLayer {
+            try r.linear(name, out: out, in: inp, bias: bias)
         }
-        let embed = Embedding(weight: try r.parameter("model.embed_tokens.weight", [c.vocabularySize, C]))
+        let embed = try r.embedding("model.embed_tokens.weight", count: c.vocabularySize, dimension: C)
         var layers: [LlamaDecoderLayer] = []
         for i in 0..<c.layerCount {
             let p = "model.layers.\(i)."
@@ -236,7 +239,7 @@ public final class LlamaModel: CausalLanguageModel {
             cache?.advance(by: t)
             let rows = self.backbone.norm(h.reshaped([b * t, self.configuration.hiddenSize])
                 .selectingRows(input.logits, batch: b, length: t))
-            return self.lmHead.map { $0(rows) } ?? Tensor.linear(rows, weight: self.backbone.embedTokens.weight.tensor)
+            return self.lmHead.map { $0(rows) } ?? self.backbone.embedTokens.project(rows)
         }
         return cache == nil ? run() : GradientMode.withoutGradients(run)
     }

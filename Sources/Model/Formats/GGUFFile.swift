@@ -112,6 +112,11 @@ public struct GGUFFile: Sendable {
         }
     }
 
+    /// A tensor's bytes with the object that keeps them mapped (for views that outlive this value).
+    func retainedRawBytes(of info: GGUFTensorInfo) -> (UnsafeRawBufferPointer, AnyObject) {
+        (rawBytes(of: info), mapping)
+    }
+
     /// The bytes of a tensor described by this file (bounds were checked when the file was opened).
     func rawBytes(of info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         let start = dataOffset + info.offset

@@ -1,4 +1,5 @@
 import Foundation
+import Quant
 import Tensor
 
 /// A GGUF model seen as a Hugging Face checkpoint: tensors named by PyTorch module path and laid
@@ -68,5 +69,17 @@ public struct GGUFWeightArchive: WeightArchive {
         case .unpermuteRotaryRows(let heads): return try WeightLayout.unpermuteRotaryRows(stored, heads: heads, name: source.gguf)
         case .transpose: return try WeightLayout.transposed(stored, name: source.gguf)
         }
+    }
+}
+
+extension GGUFWeightArchive: QuantizedWeightArchive {
+    /// A 2-D weight stored in a block format (or F16/BF16) and needing no layout change, as a
+    /// zero-copy view into the mapped file; nil for F32, 1-D, permuted or transposed tensors.
+    public func quantizedMatrix(named name: String) throws -> QuantizedMatrix? {
+        guard let source = sources[name], source.transform == .none else { return nil }
+        let info = try file.tensorInfo(named: source.gguf)
+        guard info.type != .f32, info.shape.count == 2 else { return nil }
+        let (bytes, owner) = file.retainedRawBytes(of: info)
+        return try QuantizedMatrix(type: info.type, rows: info.shape[0], columns: info.shape[1], bytes: bytes, owner: owner)
     }
 }

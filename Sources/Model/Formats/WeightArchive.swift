@@ -1,3 +1,4 @@
+import Quant
 import Tensor
 
 /// A read-only collection of named weight tensors, as a model loader sees a checkpoint:
@@ -59,12 +60,46 @@ public enum WeightLoadError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// An archive that can hand out weights in their stored block format (GGUF).
+public protocol QuantizedWeightArchive: WeightArchive {
+    /// The weight `name` as a ``QuantizedMatrix`` when it is stored quantized as a plain
+    /// [rows, columns] matrix in the Hugging Face layout; nil when it must be converted.
+    func quantizedMatrix(named name: String) throws -> QuantizedMatrix?
+}
+
 /// Takes tensors from an archive by name, checking each shape and tracking what was used.
 struct WeightReader {
     let archive: any WeightArchive
+    let quantized: (any QuantizedWeightArchive)?
     private(set) var used = Set<String>()
 
-    init(_ archive: any WeightArchive) { self.archive = archive }
+    init(_ archive: any WeightArchive, keepQuantized: Bool = false) {
+        self.archive = archive
+        self.quantized = keepQuantized ? archive as? any QuantizedWeightArchive : nil
+    }
+
+    /// A quantized matrix for `name` of shape [rows, columns], when kept quantized.
+    mutating func quantizedMatrix(_ name: String, rows: Int, columns: Int) throws -> QuantizedMatrix? {
+        guard let quantized, let m = try quantized.quantizedMatrix(named: name) else { return nil }
+        guard m.rows == rows, m.columns == columns else {
+            throw WeightLoadError.shapeMismatch(name: name, expected: [rows, columns], actual: [m.rows, m.columns])
+        }
+        used.insert(name)
+        return m
+    }
+
+    /// A linear layer `name` (`.weight` [out, in], optional `.bias`), quantized when possible.
+    mutating func linear(_ name: String, out: Int, in inp: Int, bias: Bool) throws -> any LinearLayer {
+        let b = bias ? try parameter(name + ".bias", [out]) : nil
+        if let m = try quantizedMatrix(name + ".weight", rows: out, columns: inp) { return QuantizedLinear(weight: m, bias: b) }
+        return Linear(weight: try parameter(name + ".weight", [out, inp]), bias: b)
+    }
+
+    /// An embedding table `name` [count, dimension], quantized when possible.
+    mutating func embedding(_ name: String, count: Int, dimension: Int) throws -> any EmbeddingLayer {
+        if let m = try quantizedMatrix(name, rows: count, columns: dimension) { return QuantizedEmbedding(table: m) }
+        return Embedding(weight: try parameter(name, [count, dimension]))
+    }
 
     /// Whether the archive has `name`.
     func has(_ name: String) -> Bool { archive.contains(name) }

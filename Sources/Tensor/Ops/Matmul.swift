@@ -16,7 +16,9 @@ extension Tensor {
         return record(out, inputs: [a, b]) { g in
             var ga: Tensor? = nil, gb: Tensor? = nil
             if a.requiresGradient {
-                ga = transposeA ? product(bd, g, transposeB, true) : product(g, bd, false, !transposeB)
+                let full = transposeA ? product(bd, g, transposeB, true) : product(g, bd, false, !transposeB)
+                // A rank-2 `a` shared across b's batch: sum the per-batch gradients.
+                ga = full.summed(toShape: ad.shape)
             }
             if b.requiresGradient {
                 if bd.rank == 2 && ad.rank > 2 && !transposeA {

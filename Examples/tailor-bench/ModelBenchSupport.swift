@@ -1,0 +1,38 @@
+import Foundation
+import Tailor
+
+/// Where the default model lives and how to load benchmark models.
+enum BenchModels {
+    /// The cached default model (Scripts/fetch-default-model.sh).
+    static var defaultModelURL: URL {
+        let cache = ProcessInfo.processInfo.environment["TAILOR_CACHE"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/tailor")
+        return cache.appendingPathComponent("models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    }
+
+    /// Loads `spec`: "default" (the Qwen GGUF), "gpt2-124m" (random GPT-2-124M shape),
+    /// "llama-135m" (random SmolLM-135M shape) or a path.
+    static func load(_ spec: String, keepQuantized: Bool = false) throws -> (model: any CausalLanguageModel, name: String) {
+        switch spec {
+        case "default":
+            return (try LanguageModel.loadModel(from: defaultModelURL, keepQuantized: keepQuantized),
+                    keepQuantized ? "qwen2.5-coder-0.5b-q" : "qwen2.5-coder-0.5b")
+        case "gpt2-124m":
+            let c = GPT2Configuration(vocabularySize: 50_257, hiddenSize: 768, layerCount: 12, headCount: 12, maxPositions: 1024)
+            return (try GPT2Model(configuration: c, seed: 1), "gpt2-124m-random")
+        case "llama-135m":
+            let c = LlamaConfiguration(vocabularySize: 49_152, hiddenSize: 576, intermediateSize: 1536, layerCount: 30,
+                                       headCount: 9, kvHeadCount: 3, maxPositions: 2048, tieWordEmbeddings: true)
+            return (try LlamaModel(configuration: c, seed: 1), "llama-135m-random")
+        default:
+            return (try LanguageModel.loadModel(from: URL(fileURLWithPath: spec), keepQuantized: keepQuantized),
+                    URL(fileURLWithPath: spec).lastPathComponent)
+        }
+    }
+
+    /// Random token ids below `vocabulary`.
+    static func randomTokens(_ count: Int, vocabulary: Int, seed: UInt64) -> [Int32] {
+        var rng = SeededRandom(seed: seed)
+        return (0..<count).map { _ in Int32(rng.next() % UInt64(min(vocabulary, 32_000))) }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Tailor
+
+/// `tailor-bench train`: LoRA fine-tuning throughput and peak memory.
+struct TrainBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "LoRA training tokens/s and peak RSS.")
+
+    @Option(help: "default (Qwen GGUF), gpt2-124m, llama-135m, or a model path.") var model = "default"
+    @Option(help: "Sequence length.") var seq = 256
+    @Option(help: "Micro-batch size.") var batch = 1
+    @Option(help: "Timed optimizer steps (after one warm-up step).") var steps = 3
+    @Option(help: "LoRA rank.") var rank = 8
+    @Flag(help: "Keep GGUF weights quantized (frozen base in its file format).") var quantized = false
+    @Option(help: "Comma-separated target modules (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
+
+    func run() throws {
+        let loaded = try BenchModels.load(model, keepQuantized: quantized)
+        let gpt2 = loaded.model is GPT2Model
+        let names = targets.map { $0.split(separator: ",").map(String.init) }
+            ?? (gpt2 ? ["c_attn"] : ["q_proj", "k_proj", "v_proj", "o_proj"])
+        try LoRA.apply(LoRAConfiguration(rank: rank, alpha: Float(2 * rank), targetModules: .names(names)), to: loaded.model)
+        let vocab = loaded.model.description.vocabularySize
+        let batches = (0...steps).map { i -> TrainingBatch in
+            let ids = BenchModels.randomTokens(batch * seq, vocabulary: vocab, seed: UInt64(i))
+            var labels = Array(ids.dropFirst()) + [Tensor.ignoreIndex]
+            for r in 1..<max(1, batch) { labels[r * seq - 1] = Tensor.ignoreIndex }
+            return TrainingBatch(inputIDs: ids, labels: labels, batchSize: batch)
+        }
+        let trainer = try Trainer(model: loaded.model, configuration: TrainingConfiguration(maxSteps: steps + 1, learningRate: 1e-4))
+        var stepTimes: [Double] = []
+        _ = try trainer.fit(train: FixedBatches(batches)) { event in
+            if case .step(let s) = event { stepTimes.append(Double(batch * seq) / s.tokensPerSecond) }
+            return .proceed
+        }
+        let timed = stepTimes.dropFirst()
+        let seconds = timed.reduce(0, +)
+        emit([("bench", .string("train")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
+              ("method", .string(quantized ? "lora-quantized-base" : "lora")), ("rank", .int(rank)),
+              ("targets", .string(names.joined(separator: ","))), ("seq", .int(seq)), ("batch", .int(batch)),
+              ("steps", .int(timed.count)), ("tokens_per_s", .number(Double(timed.count * batch * seq) / seconds, decimals: 1)),
+              ("step_s", .number(seconds / Double(timed.count), decimals: 3)),
+              ("trainable_params", .int(loaded.model.parameterCount(trainableOnly: true))),
+              ("peak_rss_mb", .number(peakRSSMegabytes() ?? .nan, decimals: 0))])
+    }
+}

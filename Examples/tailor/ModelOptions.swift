@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Tailor
+
+/// Options shared by the commands that load a model.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "A model folder (config.json + safetensors + tokenizer.json) or a .gguf file. Default: the cached default model.")
+    var model: String?
+
+    @Option(help: "A LoRA adapter folder in PEFT format (adapter_config.json + adapter_model.safetensors).")
+    var adapter: String?
+
+    @Flag(help: "Keep GGUF weights in their quantized format (less memory).")
+    var quantized = false
+
+    /// The model location, checked to exist.
+    func modelURL() throws -> URL {
+        if let model {
+            let url = URL(fileURLWithPath: model)
+            guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("no model at \(model)") }
+            return url
+        }
+        let url = DefaultModel.url
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw CLIError("the default model is not downloaded yet: run Scripts/fetch-default-model.sh, or pass --model")
+        }
+        return url
+    }
+
+    /// Loads the model, its tokenizer, and the adapter if one was given.
+    func load() throws -> (model: any CausalLanguageModel, tokenizer: any Tokenizer) {
+        let url = try modelURL()
+        let model = try LanguageModel.loadModel(from: url, keepQuantized: quantized)
+        let tokenizer = try TokenizerLoader.load(from: url)
+        if let adapter { try LoRA.load(from: URL(fileURLWithPath: adapter), into: model) }
+        return (model, tokenizer)
+    }
+}
+
+/// Where `Scripts/fetch-default-model.sh` puts the default model.
+enum DefaultModel {
+    static var url: URL {
+        let cache = ProcessInfo.processInfo.environment["TAILOR_CACHE"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/tailor")
+        return cache.appendingPathComponent("models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    }
+}
+
+/// A one-line error for the user.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Sampling flags shared by `generate` and `chat`.
+struct SamplingOptions: ParsableArguments {
+    @Option(name: .long, help: "Maximum new tokens.") var maxTokens = 256
+    @Option(help: "Temperature (0 = greedy).") var temperature: Float = 0
+    @Option(help: "Top-k (0 = off).") var topK = 0
+    @Option(help: "Top-p nucleus mass.") var topP: Float = 1
+    @Option(help: "Min-p relative probability floor.") var minP: Float = 0
+    @Option(help: "Repetition penalty (1 = off).") var repetitionPenalty: Float = 1
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(help: "Stop string (repeatable).") var stop: [String] = []
+
+    var config: GenerationConfig {
+        var c = GenerationConfig(maxNewTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, minP: minP,
+                                 repetitionPenalty: repetitionPenalty)
+        c.seed = seed
+        c.stopStrings = stop
+        return c
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Tensor
+
+/// Writing a model as a Hugging Face folder (`config.json` + `model.safetensors`) that transformers loads.
+public enum ModelExport {
+    /// Saves `model`'s weights under their Hugging Face names, plus its `config.json`.
+    ///
+    /// Quantized layers are written dequantized (Float32); parameters whose path contains `lora_`
+    /// (unmerged adapters) are skipped — merge adapters first to bake them in. GPT-2 projections are
+    /// written in Hugging Face's Conv1D layout ([In, Out]).
+    public static func save(_ model: any CausalLanguageModel, to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var tensors: [String: Tensor] = [:]
+        let gpt2 = model is GPT2Model
+        for (path, module) in model.namedModules() {
+            let prefix = path.isEmpty ? "" : path + "."
+            if let q = module as? QuantizedLinear {
+                tensors[prefix + "weight"] = q.weight.dequantized()
+            } else if let e = module as? QuantizedEmbedding {
+                tensors[prefix + "weight"] = e.table.dequantized()
+            }
+            for (name, p) in module.localParameters where !name.contains("lora_") && !name.contains(".") {
+                var value = p.value
+                if gpt2 && name == "weight" && GPT2Model.conv1DSuffixes.contains(where: { path.hasSuffix($0) }) {
+                    value = value.transposed().detached
+                }
+                tensors[prefix + name] = value
+            }
+        }
+        try SafetensorsWriter.write(tensors, to: directory.appendingPathComponent("model.safetensors"), metadata: ["format": "pt"])
+        try configJSON(for: model).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+    }
+
+    /// `config.json` contents for `model`.
+    static func configJSON(for model: any CausalLanguageModel) throws -> Data {
+        var object: [String: Any]
+        let encoder = JSONEncoder()
+        if let llama = model as? LlamaModel {
+            object = try JSONSerialization.jsonObject(with: encoder.encode(llama.configuration)) as? [String: Any] ?? [:]
+            let names = ["llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM"]
+            object["architectures"] = [names[llama.configuration.modelType] ?? "LlamaForCausalLM"]
+            object["tie_word_embeddings"] = llama.lmHead == nil
+        } else if let gpt2 = model as? GPT2Model {
+            object = try JSONSerialization.jsonObject(with: encoder.encode(gpt2.configuration)) as? [String: Any] ?? [:]
+            object["model_type"] = "gpt2"
+            object["architectures"] = ["GPT2LMHeadModel"]
+        } else {
+            throw ModelLoadError.unsupportedArchitecture("\(type(of: model))")
+        }
+        object["torch_dtype"] = "float32"
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Tensor
+
+/// y = x·Wᵀ + b with W a ``QuantizedMatrix``, differentiable with respect to x.
+///
+/// W is never expanded whole: each worker decodes a tile of rows into a small reused Float32 buffer
+/// (sized to stay in L2) and multiplies it with BLAS (`sgemm`, or `sgemv` for a single row), so
+/// memory stays at the quantized size and results equal the dense product up to summation order.
+/// The backward pass computes dx = dy·W the same way; W itself is frozen and gets no gradient.
+extension Tensor {
+    /// Quantized linear: x [..., In] · W[Out, In]ᵀ + bias [Out].
+    public static func linear(_ x: Tensor, quantizedWeight w: QuantizedMatrix, bias: Tensor? = nil) -> Tensor {
+        precondition(x.shape.last == w.columns, "quantized linear: input \(x.shape) does not fit weight \(w.rows)x\(w.columns)")
+        let rows = x.count / Swift.max(1, w.columns)
+        let out = Tensor.build(Array(x.shape.dropLast()) + [w.rows]) { y in
+            x.withUnsafeBufferPointer { xp in
+                QuantizedProduct.forward(x: xp.baseAddress!, rows: rows, weight: w, bias: bias, y: y.baseAddress!)
+            }
+        }
+        let inputs = bias.map { [x, $0] } ?? [x]
+        let xShape = x.shape, needBias = bias?.requiresGradient ?? false
+        return record(out, inputs: inputs) { g in
+            let dx = x.requiresGradient ? Tensor.build(xShape) { d in
+                g.withUnsafeBufferPointer { gp in
+                    QuantizedProduct.backward(dy: gp.baseAddress!, rows: rows, weight: w, dx: d.baseAddress!)
+                }
+            } : nil
+            let db = needBias ? g.reshaped([rows, w.rows]).sum(axis: 0).detached : nil
+            return bias == nil ? [dx] : [dx, db]
+        }
+    }
+}
+
+/// The tiled products behind the quantized linear op.
+enum QuantizedProduct {
+    /// Rows of W decoded per tile: about 1.5 MB of Float32, enough rows for efficient GEMM tiles.
+    static func tileRows(_ w: QuantizedMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 393_216 / w.columns)) }
+
+    /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias). Workers take disjoint tiles of W, hence disjoint
+    /// column blocks of y.
+    static func forward(x: UnsafePointer<Float>, rows: Int, weight w: QuantizedMatrix, bias: Tensor?, y: UnsafeMutablePointer<Float>) {
+        let tile = tileRows(w), tiles = (w.rows + tile - 1) / tile
+        let (k, n) = (w.columns, w.rows)
+        BLAS.withSingleThread {
+            Parallel.forRanges(tiles) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
+                defer { scratch.deallocate() }
+                for t in range {
+                    let r0 = t * tile, r1 = Swift.min(n, r0 + tile)
+                    w.dequantizeRows(r0..<r1, into: scratch)
+                    BLAS.gemm(transA: false, transB: true, m: rows, n: r1 - r0, k: k, a: x, lda: k,
+                              b: scratch, ldb: k, c: y + r0, ldc: n)
+                }
+            }
+        }
+        if let bias {
+            bias.withUnsafeBufferPointer { b in
+                for r in 0..<rows { let row = y + r * n; for j in 0..<n { row[j] += b[j] } }
+            }
+        }
+    }
+
+    /// dx[rows, In] = dy[rows, Out]·W. Workers take disjoint row blocks of dy/dx and each walks all
+    /// tiles of W (a tile is decoded once per worker).
+    static func backward(dy: UnsafePointer<Float>, rows: Int, weight w: QuantizedMatrix, dx: UnsafeMutablePointer<Float>) {
+        let tile = tileRows(w), (k, n) = (w.columns, w.rows)
+        BLAS.withSingleThread {
+            Parallel.forRanges(rows, minimumChunk: 8) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
+                defer { scratch.deallocate() }
+                var r0 = 0
+                while r0 < n {
+                    let r1 = Swift.min(n, r0 + tile)
+                    w.dequantizeRows(r0..<r1, into: scratch)
+                    BLAS.gemm(transA: false, transB: false, m: range.count, n: k, k: r1 - r0,
+                              a: dy + range.lowerBound * n + r0, lda: n, b: scratch, ldb: k,
+                              beta: r0 == 0 ? 0 : 1, c: dx + range.lowerBound * k, ldc: k)
+                    r0 = r1
+                }
+            }
+        }
+    }
+}
