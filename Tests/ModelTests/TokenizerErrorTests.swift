@@ -44,6 +44,8 @@ final class TokenizerErrorTests: XCTestCase {
                         .invalidValue(key: "model.merges[0]", reason: "expected \"a b\" or [\"a\", \"b\"]"))
         assertJSONError(#"{"model": {"type": "BPE", "vocab": {}, "merges": []}}"#,
                         .invalidValue(key: "model.vocab", reason: "empty vocabulary"))
+        assertJSONError(#"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1000000000}, "merges": []}}"#,
+                        .invalidValue(key: "model.vocab", reason: "id 1000000000 is far beyond the 2 tokens"))
         assertJSONError(#"{\#(minimalModel), "added_tokens": [{"content": "<x>"}]}"#,
                         .invalidValue(key: "added_tokens[0]", reason: "expected {\"id\": Int, \"content\": String, …}"))
     }

@@ -22,9 +22,13 @@ public struct PretrainedTokenizer: Tokenizer {
     let suffixIDs: [Int]
     /// Drop one leading space from decoded text (the SentencePiece dummy prefix).
     let decodeStripsLeadingSpace: Bool
+    /// Beginning-of-sequence token, if the model uses one.
     public let bosTokenID: Int?
+    /// End-of-sequence token.
     public let eosTokenID: Int?
+    /// Padding token, if defined.
     public let padTokenID: Int?
+    /// The model's chat template (Jinja source) when its files carry one.
     public let chatTemplate: String?
     let cache = PieceCache()
 
@@ -48,8 +52,10 @@ public struct PretrainedTokenizer: Tokenizer {
         self.chatTemplate = chatTemplate
     }
 
+    /// Number of ids the tokenizer can produce.
     public var vocabularySize: Int { vocabulary.count }
 
+    /// Id of a token given by its exact vocabulary string (e.g. `"<|im_end|>"`).
     public func tokenID(for token: String) -> Int? { vocabulary.id(of: token) }
 
     /// The vocabulary string of a token (e.g. `"Ġhello"` in a byte-level vocabulary), if `id` is valid.
@@ -57,14 +63,17 @@ public struct PretrainedTokenizer: Tokenizer {
         id >= 0 && id < vocabulary.count ? vocabulary.texts[id] : nil
     }
 
+    /// Whether `id` is a control or unknown token (left out by `decode(_:skipSpecialTokens: true)`).
     public func isSpecial(_ id: Int) -> Bool {
         guard id >= 0 && id < vocabulary.count else { return false }
         let kind = vocabulary.kinds[id]
         return kind == .control || kind == .unknown
     }
 
+    /// The raw bytes token `id` stands for; empty for unknown ids.
     public func bytes(forToken id: Int) -> [UInt8] { Array(vocabulary.bytes(of: id)) }
 
+    /// Decodes ids to text (invalid UTF-8 becomes U+FFFD, unknown ids are ignored).
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
@@ -82,10 +91,12 @@ public struct PretrainedTokenizer: Tokenizer {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Encodes `text`, matching special tokens written in it.
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int] {
         encode(text, addSpecialTokens: addSpecialTokens, parseSpecialTokens: true)
     }
 
+    /// Encodes `text`; see `Tokenizer.encode(_:addSpecialTokens:parseSpecialTokens:)`.
     public func encode(_ text: String, addSpecialTokens: Bool, parseSpecialTokens: Bool) -> [Int] {
         var output: [Int] = []
         output.reserveCapacity(text.utf8.count / 3 + 4)
