@@ -83,3 +83,10 @@ func randomFloats(_ count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
     }
     return p
 }
+
+/// Minor page faults of this process so far (first touches of freshly mapped memory).
+func minorPageFaults() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_minflt
+}
