@@ -52,31 +52,33 @@ struct MatmulBench: ParsableCommand {
         let b = Tensor.build([k, n]) { $0.baseAddress!.update(from: pb, count: k * n) }
         let w = b.reshaped([n, k])  // same values read as an [N, K] weight
         let flops = 2.0 * Double(m) * Double(k) * Double(n)
-        var rawNN = 0.0, rawNT = 0.0
+        var times: [Double] = []
         a.withUnsafeBufferPointer { ab in
             b.withUnsafeBufferPointer { bb in
                 let (ap, bp) = (ab.baseAddress!, bb.baseAddress!)
-                rawNN = bestTime(warmup: plan.warmup, runs: plan.runs) {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, ap, Int32(k),
-                                bp, Int32(n), 0, c, Int32(n))
-                }
-                rawNT = bestTime(warmup: plan.warmup, runs: plan.runs) {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, ap, Int32(k),
-                                bp, Int32(k), 0, c, Int32(n))
-                }
+                times = bestTimes(warmup: plan.warmup, runs: plan.runs, [
+                    {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, ap, Int32(k),
+                                    bp, Int32(n), 0, c, Int32(n))
+                    },
+                    { GradientMode.withoutGradients { _ = Tensor.matmul(a, b) } },
+                    {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, ap, Int32(k),
+                                    bp, Int32(k), 0, c, Int32(n))
+                    },
+                    { GradientMode.withoutGradients { _ = Tensor.linear(a, weight: w) } },
+                ])
             }
         }
-        let faults0 = minorPageFaults()
-        let tensor = bestTime(warmup: plan.warmup, runs: plan.runs) {
-            GradientMode.withoutGradients { _ = Tensor.matmul(a, b) }
+        // Page faults of one more call each, after the timed ones: a fresh output buffer per call
+        // would show up here as ~bytes/4096 faults.
+        var faults: [String: Int] = [:]
+        for (impl, body) in [("tensor_matmul", { _ = Tensor.matmul(a, b) }), ("tensor_linear", { _ = Tensor.linear(a, weight: w) })] {
+            let f0 = minorPageFaults()
+            GradientMode.withoutGradients(body)
+            faults[impl] = minorPageFaults() - f0
         }
-        let faults1 = minorPageFaults()
-        let linear = bestTime(warmup: plan.warmup, runs: plan.runs) {
-            GradientMode.withoutGradients { _ = Tensor.linear(a, weight: w) }
-        }
-        let faults2 = minorPageFaults()
-        let calls = plan.warmup + plan.runs
-        let faultsPerCall = ["tensor_matmul": (faults1 - faults0) / calls, "tensor_linear": (faults2 - faults1) / calls]
+        let (rawNN, tensor, rawNT, linear) = (times[0], times[1], times[2], times[3])
         for (impl, seconds, reference) in [("sgemm_nn", rawNN, rawNN), ("tensor_matmul", tensor, rawNN),
                                            ("sgemm_nt", rawNT, rawNT), ("tensor_linear", linear, rawNT)] {
             var fields: [(String, JSONValue)] = [
@@ -86,7 +88,7 @@ struct MatmulBench: ParsableCommand {
             ]
             if impl.hasPrefix("tensor") {
                 fields.append(("overhead_pct", .number((seconds / reference - 1) * 100, decimals: 1)))
-                fields.append(("page_faults_per_call", .int(faultsPerCall[impl] ?? 0)))
+                fields.append(("page_faults_per_call", .int(faults[impl] ?? 0)))
             }
             emit(fields)
         }
@@ -117,18 +119,17 @@ struct MatmulBench: ParsableCommand {
         let wp = weights.map { w in w.withUnsafeBufferPointer { $0.baseAddress! } }
         let xp = x.withUnsafeBufferPointer { $0.baseAddress! }
         let runs = plan.runs * (copies > 1 ? 1 : 3)
-        let sgemm = bestTime(warmup: plan.warmup, runs: runs) {
-            for w in wp {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, Int32(n), Int32(k), 1, xp, Int32(k),
-                            w, Int32(k), 0, y, Int32(n))
-            }
-        }
-        let sgemv = bestTime(warmup: plan.warmup, runs: runs) {
-            for w in wp { cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), xp, 1, 0, y, 1) }
-        }
-        let linear = bestTime(warmup: plan.warmup, runs: runs) {
-            GradientMode.withoutGradients { for w in weights { _ = Tensor.linear(x, weight: w) } }
-        }
+        let times = bestTimes(warmup: plan.warmup, runs: runs, [
+            {
+                for w in wp {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, Int32(n), Int32(k), 1, xp, Int32(k),
+                                w, Int32(k), 0, y, Int32(n))
+                }
+            },
+            { for w in wp { cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), xp, 1, 0, y, 1) } },
+            { GradientMode.withoutGradients { for w in weights { _ = Tensor.linear(x, weight: w) } } },
+        ])
+        let (sgemm, sgemv, linear) = (times[0], times[1], times[2])
         withExtendedLifetime((x, weights)) {}
         for (impl, seconds) in [("sgemm_m1", sgemm), ("sgemv", sgemv), ("tensor_linear", linear)] {
             emit([("bench", .string(copies > 1 ? "gemv_stream" : "gemv")), ("shape", .string("1x\(k)x\(n)")),
