@@ -33,7 +33,9 @@ import resource
 import sys
 import time
 
-import torch
+os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loader shows a progress bar
+
+import torch  # noqa: E402
 
 CACHE = pathlib.Path(os.environ.get("TAILOR_CACHE", pathlib.Path.home() / ".cache" / "tailor"))
 DEFAULT_GGUF = CACHE / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
@@ -154,6 +156,8 @@ def cmd_decode(args) -> None:
 
 
 def cmd_load(args) -> None:
+    import transformers  # noqa: F401  (import time is not load time)
+
     start = time.perf_counter()
     model, name, _ = load_model(args.model)
     seconds = time.perf_counter() - start
@@ -198,6 +202,10 @@ def main() -> None:
     if min(getattr(args, k, 1) for k in ("seq", "batch", "steps", "rank", "tokens", "prompt", "repeats")) < 1:
         parser.error("sizes and counts must be positive")
     torch.set_num_threads(args.threads)
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     args.func(args)
 
 
