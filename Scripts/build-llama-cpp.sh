@@ -11,6 +11,7 @@
 # Layout: $TAILOR_CACHE/downloads/llama_cpp_python-0.3.36.tar.gz   (reused when present)
 #         $TAILOR_CACHE/llama.cpp/src                              (extracted vendor/llama.cpp)
 #         $TAILOR_CACHE/llama.cpp/build/bin/llama-bench            (and llama-batched-bench)
+#         $TAILOR_CACHE/llama.cpp/COMMIT                           (the vendored llama.cpp commit)
 # Idempotent: an existing extraction is reused and cmake rebuilds only what changed.
 # Installs cmake with apt-get when it is missing. Progress goes to stderr; the last line of stdout
 # is the absolute path of llama-bench.
@@ -64,6 +65,11 @@ if [ ! -f "$src/CMakeLists.txt" ]; then
     || die "could not extract vendor/llama.cpp from $archive"
   mv "$root/.extract/llama_cpp_python-$VERSION/vendor/llama.cpp" "$src"
   rm -rf "$root/.extract"
+fi
+# The vendored tree has no .git; its commit is recorded in the archive's submodule HEAD.
+if [ ! -s "$root/COMMIT" ]; then
+  tar -xzOf "$archive" "llama_cpp_python-$VERSION/.git/modules/vendor/llama.cpp/HEAD" 2>/dev/null \
+    | head -c 40 >"$root/COMMIT" || true
 fi
 
 # 4. configure and build (CPU only, native ISA, no network code, only the tools we use)

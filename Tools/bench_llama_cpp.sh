@@ -50,11 +50,13 @@ fi
 [ -x "$bin/llama-batched-bench" ] || die "$bin/llama-batched-bench not found (run Scripts/build-llama-cpp.sh)"
 
 # The runner starts each tool, records its peak RSS (wait4), and turns its JSON output into our lines.
-exec python3 - "$bin" "$path" "$name" "$threads" "$prompt" "$gen" "$batch" "$decode_prompt" "$reps" <<'EOF'
+commit="$(head -c 12 "$cache_root/llama.cpp/COMMIT" 2>/dev/null || true)"
+exec python3 - "$bin" "$path" "$name" "$threads" "$prompt" "$gen" "$batch" "$decode_prompt" "$reps" "${commit:-unknown}" <<'EOF'
 import json, os, subprocess, sys, tempfile
 
 bin_dir, path, name = sys.argv[1:4]
 threads, prompt, gen, batch, decode_prompt, reps = map(int, sys.argv[4:10])
+commit = sys.argv[10]
 
 def run(argv):
     """Runs argv; returns (stdout lines, peak RSS in MB). Exits with the tool's log on failure."""
@@ -70,7 +72,7 @@ def run(argv):
     return (text + "\n" + log).splitlines(), round(usage.ru_maxrss / 1024)
 
 def emit(fields):
-    fields.update(impl="llama.cpp", model=name, threads=threads)
+    fields.update(impl="llama.cpp", model=name, threads=threads, build=commit)
     print(json.dumps(fields, sort_keys=True, separators=(",", ":")), flush=True)
 
 lines, rss = run([f"{bin_dir}/llama-bench", "-m", path, "-t", str(threads), "-p", str(prompt),
@@ -80,8 +82,7 @@ for line in lines:
         continue
     r = json.loads(line)
     common = {"tool": "llama-bench", "batch": 1, "repeats": reps, "tokens_per_s": round(r["avg_ts"], 2),
-              "stddev": round(r["stddev_ts"], 2), "weights": r.get("model_type", ""), "peak_rss_mb": rss,
-              "build": r.get("build_commit", "")}
+              "stddev": round(r["stddev_ts"], 2), "weights": r.get("model_type", ""), "peak_rss_mb": rss}
     if r["n_prompt"] > 0 and r["n_gen"] == 0:
         emit({"bench": "prefill", "tokens": r["n_prompt"], **common})
     elif r["n_gen"] > 0 and r["n_prompt"] == 0:

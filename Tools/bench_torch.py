@@ -19,7 +19,8 @@ What is measured:
   train    LoRA (peft, r=rank, alpha=2*rank, dropout 0, no bias) on q,k,v,o_proj (Llama/Qwen) or c_attn
            (GPT-2), AdamW lr 1e-4, fp32, random token batch with labels = inputs (HF shifts them).
            One warm-up step, then `steps` timed steps: forward + backward + optimizer step.
-  prefill  one forward pass over `tokens` random tokens with use_cache=True (best of --repeats after a warm-up).
+  prefill  one forward pass over `tokens` random tokens with use_cache=True, logits for the last position only
+           (as generate() does); best of --repeats after a warm-up.
   decode   greedy decoding with the KV cache after a `--prompt`-token prefill; steady-state tokens/s over
            `tokens` steps (the first step after the prefill is a warm-up and not timed); batch rows decode together.
   load     seconds for from_pretrained of the default GGUF into fp32 transformers (includes dequantization).
@@ -124,7 +125,7 @@ def cmd_prefill(args) -> None:
     with torch.inference_mode():
         for i in range(args.repeats + 1):
             start = time.perf_counter()
-            model(input_ids=ids, use_cache=True)
+            model(input_ids=ids, use_cache=True, logits_to_keep=1)  # as generate() does
             elapsed = time.perf_counter() - start
             if i > 0:  # the first pass is a warm-up
                 best = min(best, elapsed)
@@ -138,7 +139,7 @@ def cmd_decode(args) -> None:
     model.eval()
     prompt = random_tokens(args.batch, args.prompt, model.config.vocab_size, seed=11)
     with torch.inference_mode():
-        out = model(input_ids=prompt, use_cache=True)
+        out = model(input_ids=prompt, use_cache=True, logits_to_keep=1)
         cache = out.past_key_values
         next_ids = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
         step_times = []
