@@ -24,8 +24,12 @@ struct ByteTokenizer: Tokenizer {
         ByteTokenizer(specials: defaultSpecials, bos: "<s>", eos: "</s>", pad: nil, chatTemplate: chatTemplate, addsBOS: true)
     }
 
+    /// Special tokens as (id, UTF-8 bytes), longest first.
+    private let specialBytes: [(Int, [UInt8])]
+
     init(specials: [String], bos: String?, eos: String?, pad: String?, chatTemplate: String?, addsBOS: Bool) {
         self.specials = specials
+        specialBytes = specials.enumerated().map { (256 + $0.offset, Array($0.element.utf8)) }.sorted { $0.1.count > $1.1.count }
         func id(_ s: String?) -> Int? { s.flatMap { specials.firstIndex(of: $0) }.map { 256 + $0 } }
         bosTokenID = id(bos)
         eosTokenID = id(eos)
@@ -40,13 +44,15 @@ struct ByteTokenizer: Tokenizer {
         var ids: [Int] = []
         if addSpecialTokens, addsBOS, let bos = bosTokenID { ids.append(bos) }
         let bytes = Array(text.utf8)
-        let specialBytes = specials.enumerated().map { (256 + $0.offset, Array($0.element.utf8)) }.sorted { $0.1.count > $1.1.count }
+        ids.reserveCapacity(bytes.count)
         var i = 0
         outer: while i < bytes.count {
-            for (id, s) in specialBytes where i + s.count <= bytes.count && Array(bytes[i..<(i + s.count)]) == s {
-                ids.append(id)
-                i += s.count
-                continue outer
+            if bytes[i] == UInt8(ascii: "<") {
+                for (id, s) in specialBytes where i + s.count <= bytes.count && bytes[i..<(i + s.count)].elementsEqual(s) {
+                    ids.append(id)
+                    i += s.count
+                    continue outer
+                }
             }
             ids.append(Int(bytes[i]))
             i += 1
