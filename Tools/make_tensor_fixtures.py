@@ -9,7 +9,8 @@ torch's forward outputs as `name/out<i>`, a fixed upstream gradient `name/gy<i>`
 for every differentiable input, torch's gradient of  Σᵢ sum(outᵢ ⊙ gyᵢ)  as `name/grad_<input>`.
 The safetensors `__metadata__` entry "cases" is JSON: case name -> {"op", "inputs", "outputs",
 "grads", plus op parameters}. Torch runs on CPU in float32 with fixed seeds; the file is small
-(~100 KB) and is committed.
+(~220 KB) and is committed. Re-running reproduces every tensor bit for bit; only the order of the
+`__metadata__` keys in the header may differ, so the file's bytes can change without its content.
 """
 import json
 import math

@@ -62,6 +62,21 @@ func bestTime(warmup: Int, runs: Int, _ body: () -> Void) -> Double {
     return best
 }
 
+/// Like ``bestTime(warmup:runs:_:)`` for several implementations at once, run in turn within each
+/// round, so that load from other processes affects all of them alike. Returns the best per body.
+func bestTimes(warmup: Int, runs: Int, _ bodies: [() -> Void]) -> [Double] {
+    for _ in 0..<warmup { for body in bodies { body() } }
+    var best = [Double](repeating: .infinity, count: bodies.count)
+    for _ in 0..<max(1, runs) {
+        for (i, body) in bodies.enumerated() {
+            let t0 = now()
+            body()
+            best[i] = min(best[i], now() - t0)
+        }
+    }
+    return best
+}
+
 /// Repetition counts for a full or a `--quick` run.
 struct RunPlan {
     let warmup: Int
@@ -82,4 +97,11 @@ func randomFloats(_ count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
         p[i] = Float(Int64(bitPattern: x >> 40) - (1 << 23)) / Float(1 << 23)
     }
     return p
+}
+
+/// Minor page faults of this process so far (first touches of freshly mapped memory).
+func minorPageFaults() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_minflt
 }

@@ -12,19 +12,24 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Timed optimizer steps (after one warm-up step).") var steps = 3
     @Option(help: "LoRA rank.") var rank = 8
     @Flag(help: "Keep GGUF weights quantized (frozen base in its file format).") var quantized = false
-    @Option(help: "Comma-separated target modules (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
+    @Option(help: "Positions with a target per row (default: all but the last), like a masked prompt.") var targetsPerRow: Int?
+    @Option(help: "Comma-separated target modules (or all-linear) (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
 
     func run() throws {
         let loaded = try BenchModels.load(model, keepQuantized: quantized)
         let gpt2 = loaded.model is GPT2Model
         let names = targets.map { $0.split(separator: ",").map(String.init) }
             ?? (gpt2 ? ["c_attn"] : ["q_proj", "k_proj", "v_proj", "o_proj"])
-        try LoRA.apply(LoRAConfiguration(rank: rank, alpha: Float(2 * rank), targetModules: .names(names)), to: loaded.model)
+        let selection: TargetModules = names == ["all-linear"] ? .allLinear : .names(names)
+        try LoRA.apply(LoRAConfiguration(rank: rank, alpha: Float(2 * rank), targetModules: selection), to: loaded.model)
         let vocab = loaded.model.description.vocabularySize
         let batches = (0...steps).map { i -> TrainingBatch in
             let ids = BenchModels.randomTokens(batch * seq, vocabulary: vocab, seed: UInt64(i))
             var labels = Array(ids.dropFirst()) + [Tensor.ignoreIndex]
-            for r in 1..<max(1, batch) { labels[r * seq - 1] = Tensor.ignoreIndex }
+            for r in 0..<batch {
+                labels[r * seq + seq - 1] = Tensor.ignoreIndex
+                if let keep = targetsPerRow { for t in 0..<max(0, seq - 1 - keep) { labels[r * seq + t] = Tensor.ignoreIndex } }
+            }
             return TrainingBatch(inputIDs: ids, labels: labels, batchSize: batch)
         }
         let trainer = try Trainer(model: loaded.model, configuration: TrainingConfiguration(maxSteps: steps + 1, learningRate: 1e-4))

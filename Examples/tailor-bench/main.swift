@@ -18,12 +18,10 @@ struct AllBench: ParsableCommand {
     var quick = false
 
     func run() throws {
-        var matmul = MatmulBench(); matmul.quick = quick
-        try matmul.run()
-        var attention = AttentionBench(); attention.quick = quick
-        try attention.run()
-        var kernels = KernelBench(); kernels.quick = quick
-        try kernels.run()
+        let arguments = quick ? ["--quick"] : []
+        try MatmulBench.parse(arguments).run()
+        try AttentionBench.parse(arguments).run()
+        try KernelBench.parse(arguments).run()
         emit([("bench", .string("summary")), ("peak_rss_mb", .number(peakRSSMegabytes() ?? .nan, decimals: 1))])
     }
 }

@@ -12,7 +12,7 @@ struct FinetuneDemo: ParsableCommand {
     @Option(help: "The model (.gguf or Hugging Face folder).") var model: String
     @Option(help: "Folder with train.jsonl and test.jsonl.") var data = "Examples/Data/sku"
     @Option(help: "Where the adapter, loss curve and report go.") var output = "demo-output"
-    @Option(help: "Passes over the training set.") var epochs = 2
+    @Option(help: "Passes over the training set.") var epochs = 1
     @Option(help: "Micro-batch size.") var batchSize = 8
     @Option(help: "Peak learning rate.") var learningRate: Float = 1e-3
     @Option(help: "LoRA rank.") var rank = 16

@@ -12,17 +12,21 @@ public final class TensorStorage: @unchecked Sendable {
     /// Number of elements.
     public let count: Int
     private let release: (@Sendable (UnsafeMutablePointer<Float>) -> Void)?
+    /// The block from `malloc` that `base` lies in (nil for wrapped memory).
+    private let allocation: UnsafeMutableRawPointer?
 
     /// Allocates `count` uninitialised elements, 64-byte aligned.
     public init(uninitializedCount count: Int) {
+        // malloc plus manual alignment rather than posix_memalign: glibc hands a freed malloc block
+        // straight back to the next request of that size, while a posix_memalign/free cycle keeps
+        // carving fresh heap pages, so every new tensor used to page-fault its whole buffer.
         let bytes = max(1, count) * MemoryLayout<Float>.stride
-        var raw: UnsafeMutableRawPointer?
-        if posix_memalign(&raw, 64, bytes) != 0 || raw == nil {
-            raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        }
-        self.base = raw!.bindMemory(to: Float.self, capacity: max(1, count))
+        let raw = malloc(bytes + 63) ?? UnsafeMutableRawPointer.allocate(byteCount: bytes + 63, alignment: 16)
+        let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: raw) + 63) & ~63)!
+        self.base = aligned.bindMemory(to: Float.self, capacity: max(1, count))
         self.count = count
         self.release = nil
+        self.allocation = raw
     }
 
     /// Wraps memory owned elsewhere (for example a memory-mapped file); `release` runs on deinit.
@@ -31,10 +35,11 @@ public final class TensorStorage: @unchecked Sendable {
         self.base = base
         self.count = count
         self.release = release
+        self.allocation = nil
     }
 
     deinit {
-        if let release { release(base) } else { free(base) }
+        if let release { release(base) } else { free(allocation) }
     }
 
     /// A buffer view of the whole storage.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Model
+import Model
 
 /// Checks Tailor's chat renderers against conversations rendered by the real Jinja templates with
 /// transformers (fixture from Tools/make_chat_template_fixtures.py).

@@ -64,6 +64,24 @@ final class TokenizerVocabularyVectorTests: XCTestCase {
         return roundTrips
     }
 
+    /// A GGUF vocabulary exported as Hugging Face files loads back into a tokenizer with the same ids.
+    func testExportedTokenizerJSONPassesVectors() throws {
+        for name in ["gpt-2", "qwen2", "llama-bpe"] {
+            let url = Self.folder.appendingPathComponent("ggml-vocab-\(name).gguf")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw XCTSkip("\(url.path) missing: run Scripts/fetch-tokenizer-vectors.sh")
+            }
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-export-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try TokenizerExport.copy(from: url, to: folder)
+            let tokenizer = try TokenizerLoader.loadTokenizerJSON(folder.appendingPathComponent("tokenizer.json"))
+            for (text, expected) in try Self.vectors(name) {
+                XCTAssertEqual(tokenizer.encode(text, addSpecialTokens: false, parseSpecialTokens: false), expected,
+                               "\(name) exported: \(text.debugDescription)")
+            }
+        }
+    }
+
     func testGPT2() throws {
         XCTAssertEqual(try check("gpt-2"), try Self.vectors("gpt-2").count, "byte-level BPE decodes losslessly")
     }

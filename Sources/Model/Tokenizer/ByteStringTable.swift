@@ -57,7 +57,8 @@ struct ByteStringTable: Sendable {
             let start = starts[Int(entry)]
             let length = starts[Int(entry) + 1] - start
             if length == bytes.count && arena.withUnsafeBufferPointer({ arena in
-                bytes.count == 0 || memcmp(arena.baseAddress! + start, bytes.baseAddress!, length) == 0
+                guard let stored = arena.baseAddress, let wanted = bytes.baseAddress else { return length == 0 }
+                return memcmp(stored + start, wanted, length) == 0
             }) {
                 return slot
             }

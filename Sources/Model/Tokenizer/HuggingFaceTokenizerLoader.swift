@@ -37,6 +37,10 @@ enum HuggingFaceTokenizerLoader {
         for token in added { textByID[token.id] = token.content }
         let size = (textByID.keys.max() ?? -1) + 1
         guard size > 0 else { throw TokenizerError.invalidValue(key: "model.vocab", reason: "empty vocabulary") }
+        // Ids may leave holes, but not so many that the id space dwarfs the vocabulary.
+        guard size <= 2 * textByID.count + 1024 else {
+            throw TokenizerError.invalidValue(key: "model.vocab", reason: "id \(size - 1) is far beyond the \(textByID.count) tokens")
+        }
         var texts = [String](repeating: "", count: size)
         var kinds = [TokenKind](repeating: .normal, count: size)
         for (id, text) in textByID { texts[id] = text }

@@ -20,11 +20,15 @@ public struct PretrainedTokenizer: Tokenizer {
     /// Ids put before/after the text when special tokens are added.
     let prefixIDs: [Int]
     let suffixIDs: [Int]
-    /// Drop one leading space when decoding (the SentencePiece dummy prefix).
+    /// Drop one leading space from decoded text (the SentencePiece dummy prefix).
     let decodeStripsLeadingSpace: Bool
+    /// Beginning-of-sequence token, if the model uses one.
     public let bosTokenID: Int?
+    /// End-of-sequence token.
     public let eosTokenID: Int?
+    /// Padding token, if defined.
     public let padTokenID: Int?
+    /// The model's chat template (Jinja source) when its files carry one.
     public let chatTemplate: String?
     let cache = PieceCache()
 
@@ -48,8 +52,10 @@ public struct PretrainedTokenizer: Tokenizer {
         self.chatTemplate = chatTemplate
     }
 
+    /// Number of ids the tokenizer can produce.
     public var vocabularySize: Int { vocabulary.count }
 
+    /// Id of a token given by its exact vocabulary string (e.g. `"<|im_end|>"`).
     public func tokenID(for token: String) -> Int? { vocabulary.id(of: token) }
 
     /// The vocabulary string of a token (e.g. `"Ġhello"` in a byte-level vocabulary), if `id` is valid.
@@ -57,14 +63,17 @@ public struct PretrainedTokenizer: Tokenizer {
         id >= 0 && id < vocabulary.count ? vocabulary.texts[id] : nil
     }
 
+    /// Whether `id` is a control or unknown token (left out by `decode(_:skipSpecialTokens: true)`).
     public func isSpecial(_ id: Int) -> Bool {
         guard id >= 0 && id < vocabulary.count else { return false }
         let kind = vocabulary.kinds[id]
         return kind == .control || kind == .unknown
     }
 
+    /// The raw bytes token `id` stands for; empty for unknown ids.
     public func bytes(forToken id: Int) -> [UInt8] { Array(vocabulary.bytes(of: id)) }
 
+    /// Decodes ids to text (invalid UTF-8 becomes U+FFFD, unknown ids are ignored).
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
@@ -72,7 +81,8 @@ public struct PretrainedTokenizer: Tokenizer {
         for id in ids where id >= 0 && id < vocabulary.count {
             if skipSpecialTokens && isSpecial(id) { continue }
             var piece = vocabulary.bytes(of: id)
-            if stripPending && vocabulary.kinds[id] != .control {
+            if stripPending && !piece.isEmpty {
+                // The dummy prefix is removed only when the text starts with it (Hugging Face `Strip`).
                 stripPending = false
                 if piece.first == 0x20 { piece = piece.dropFirst() }
             }
@@ -81,10 +91,12 @@ public struct PretrainedTokenizer: Tokenizer {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Encodes `text`, matching special tokens written in it.
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int] {
         encode(text, addSpecialTokens: addSpecialTokens, parseSpecialTokens: true)
     }
 
+    /// Encodes `text`; see `Tokenizer.encode(_:addSpecialTokens:parseSpecialTokens:)`.
     public func encode(_ text: String, addSpecialTokens: Bool, parseSpecialTokens: Bool) -> [Int] {
         var output: [Int] = []
         output.reserveCapacity(text.utf8.count / 3 + 4)
@@ -111,6 +123,29 @@ public struct PretrainedTokenizer: Tokenizer {
         }
         if addSpecialTokens { output.append(contentsOf: suffixIDs) }
         return output
+    }
+
+    /// The pieces BPE encodes separately: `text` normalized and cut by the pre-tokenizer, as one run of
+    /// ordinary text (added tokens are not matched). For inspection and tests, like Hugging Face's
+    /// `pre_tokenize_str`.
+    public func preTokenize(_ text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { raw in
+            let normalized = normalizer.isIdentity ? Array(raw) : normalizer.apply(raw, isFirstRun: true, followsToken: false)
+            guard let preTokenizer else { return normalized.isEmpty ? [] : [String(decoding: normalized, as: UTF8.self)] }
+            return normalized.withUnsafeBufferPointer { bytes in
+                var scalars = ScalarText()
+                scalars.load(bytes)
+                var ends: [Int] = []
+                var scratch: [Int] = []
+                preTokenizer.split(scalars, into: &ends, scratch: &scratch)
+                var start = 0
+                return ends.map { end in
+                    defer { start = end }
+                    return String(decoding: bytes[scalars.byteOffsets[start]..<scalars.byteOffsets[end]], as: UTF8.self)
+                }
+            }
+        }
     }
 
     /// Working memory reused across the runs of one `encode` call.

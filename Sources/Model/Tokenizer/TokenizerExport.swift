@@ -8,7 +8,7 @@ public enum TokenizerExport {
 
     /// Copies the tokenizer files of a model folder, or writes `tokenizer.json` and
     /// `tokenizer_config.json` for a GGUF file with a byte-level BPE vocabulary
-    /// (`tokenizer.ggml.model = gpt2` with the gpt2, llama-bpe or qwen2 pre-tokenizer).
+    /// (`tokenizer.ggml.model = gpt2` with the gpt-2, llama-bpe or qwen2 pre-tokenizer).
     public static func copy(from source: URL, to directory: URL) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -39,32 +39,41 @@ public enum TokenizerExport {
         switch pre {
         case "qwen2": regex = KnownPreTokenizers.qwen2Regex
         case "llama-bpe", "llama3": regex = KnownPreTokenizers.llama3Regex
-        case "gpt2", "default": regex = KnownPreTokenizers.gpt2Regex
+        case "gpt-2", "gpt2": regex = KnownPreTokenizers.gpt2Regex
         default: throw fail("pre-tokenizer '\(pre)'")
         }
-        var vocab: [String: Int] = [:]
-        var added: [[String: Any]] = []
+        // Written by hand (vocabulary in id order): deterministic, and far faster than JSONSerialization
+        // on a 150k-entry dictionary. A token string that occurs twice keeps its last id.
+        var lastID: [String: Int] = [:]
+        for (id, token) in tokens.enumerated() { lastID[token] = id }
+        var text = "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":["
+        var first = true
         for (id, token) in tokens.enumerated() {
             let type = id < types.count ? types[id] : 1
-            if type == 3 || type == 4 {
-                added.append(["id": id, "content": token, "single_word": false, "lstrip": false, "rstrip": false,
-                              "normalized": false, "special": type == 3])
-            }
-            vocab[token] = id
+            guard type == 3 || type == 4 else { continue }
+            text += (first ? "" : ",") + "{\"id\":\(id),\"content\":" + JSONText.quote(token)
+                + ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":\(type == 3)}"
+            first = false
         }
-        let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false]
-        let json: [String: Any] = [
-            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added,
-            "normalizer": pre == "qwen2" ? ["type": "NFC"] as Any : NSNull(),
-            "pre_tokenizer": ["type": "Sequence", "pretokenizers": [
-                ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false], byteLevel]],
-            "post_processor": byteLevel, "decoder": byteLevel,
-            "model": ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": "",
-                      "end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                      "vocab": vocab, "merges": merges],
-        ]
-        let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
-        try data.write(to: directory.appendingPathComponent("tokenizer.json"), options: .atomic)
+        let byteLevel = "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":false,\"use_regex\":false}"
+        text += "],\"normalizer\":" + (pre == "qwen2" ? "{\"type\":\"NFC\"}" : "null")
+        text += ",\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
+            + JSONText.quote(regex) + "},\"behavior\":\"Isolated\",\"invert\":false}," + byteLevel + "]}"
+        text += ",\"post_processor\":" + byteLevel + ",\"decoder\":" + byteLevel
+        text += ",\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":null,\"continuing_subword_prefix\":\"\""
+            + ",\"end_of_word_suffix\":\"\",\"fuse_unk\":false,\"byte_fallback\":false,\"ignore_merges\":"
+            + (KnownPreTokenizers.ggufConventions(name: pre).ignoreMerges ? "true" : "false") + ",\"vocab\":{"
+        first = true
+        for (id, token) in tokens.enumerated() where lastID[token] == id {
+            text += (first ? "" : ",") + JSONText.quote(token) + ":\(id)"
+            first = false
+        }
+        text += "},\"merges\":["
+        for (index, merge) in merges.enumerated() {
+            text += (index == 0 ? "" : ",") + JSONText.quote(merge)
+        }
+        text += "]}}"
+        try Data(text.utf8).write(to: directory.appendingPathComponent("tokenizer.json"), options: .atomic)
         var config: [String: Any] = ["tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": false,
                                      "model_max_length": file["\(file.architecture ?? "").context_length"]?.int ?? 32768]
         func token(_ key: String) -> String? { file[key]?.int.flatMap { $0 < tokens.count ? tokens[$0] : nil } }
