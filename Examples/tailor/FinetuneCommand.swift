@@ -1,0 +1,222 @@
+import ArgumentParser
+import Foundation
+import Tailor
+
+/// `tailor finetune`: train a LoRA adapter on a JSONL file and save it in PEFT format.
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Train a LoRA adapter on a JSONL file; saves it in PEFT format with its loss curve.",
+        discussion: "Settings come from --config (a JSON file with \"training\", \"lora\" and \"data\" sections) and from flags; flags win.")
+
+    @Option(help: "JSON config file (see README).") var config: String?
+    @Option(name: .shortAndLong, help: "Base model folder or .gguf (default: the cached default model).") var model: String?
+    @Flag(help: "Keep GGUF weights in their quantized format (less memory; the adapter trains on top).") var quantized = false
+    @Option(help: "Training data (JSONL).") var data: String?
+    @Option(help: "Held-out data (JSONL) for evaluation and early stopping.") var evalData: String?
+    @Option(name: .shortAndLong, help: "Adapter output folder (adapter_config.json, adapter_model.safetensors, loss.svg, history.json).")
+    var output: String?
+    @Option(help: "Without --eval-data: share of --data held out for evaluation.") var validationFraction: Double?
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var training: TrainingFlags
+    @OptionGroup var lora: LoRAFlags
+    @Option(help: "Resume from a checkpoint folder written by an earlier run with the same settings.") var resume: String?
+    @Flag(help: "Also print a one-line JSON summary.") var json = false
+
+    /// The settings after merging the config file and the flags.
+    struct Plan {
+        var modelPath: String?
+        var trainFile: String
+        var evalFile: String?
+        var output: URL
+        var training: TrainingConfiguration
+        var lora: LoRAConfiguration
+        var data: DataConfig
+    }
+
+    func plan() throws -> Plan {
+        let file = try config.map(FinetuneConfigFile.init(path:)) ?? FinetuneConfigFile()
+        guard let trainFile = data ?? file.trainFile else { throw CLIError("finetune needs --data (or \"trainFile\" in --config)") }
+        guard let output = output ?? file.output else { throw CLIError("finetune needs --output (or \"output\" in --config)") }
+        var data = dataOptions.applied(to: file.data)
+        if let seed = training.seed { data.seed = seed }
+        let evalFile = evalData ?? file.evalFile
+        if evalFile != nil {
+            if validationFraction != nil { throw CLIError("--validation-fraction and --eval-data exclude each other") }
+            data.validationFraction = 0
+        } else if let validationFraction {
+            data.validationFraction = validationFraction
+        } else if !file.setsValidationFraction {
+            data.validationFraction = 0
+        }
+        try data.validate()
+        let outputURL = URL(fileURLWithPath: output)
+        var trainingConfig = try training.applied(to: file.training)
+        if trainingConfig.saveEvery != nil && trainingConfig.checkpointDirectory == nil {
+            trainingConfig.checkpointDirectory = outputURL.appendingPathComponent("checkpoints").path
+        }
+        try trainingConfig.validate()
+        var loraConfig = try lora.applied(to: file.lora ?? LoRAConfiguration())
+        if loraConfig.baseModelNameOrPath == nil { loraConfig.baseModelNameOrPath = model ?? file.model ?? "Qwen/Qwen2.5-Coder-0.5B-Instruct" }
+        try loraConfig.validate()
+        return Plan(modelPath: model ?? file.model, trainFile: trainFile, evalFile: evalFile, output: outputURL,
+                    training: trainingConfig, lora: loraConfig, data: data)
+    }
+
+    func run() throws {
+        let plan = try plan()
+        if let resume, !FileManager.default.fileExists(atPath: resume) { throw CLIError("no checkpoint at \(resume)") }
+        let modelOptions = try ModelOptions.parse((plan.modelPath.map { ["--model", $0] } ?? []) + (quantized ? ["--quantized"] : []))
+        let modelURL = try modelOptions.modelURL()
+        log("Loading \(modelURL.path)…")
+        let (m, tokenizer) = try modelOptions.load()
+
+        let train = try LoadedData(path: plan.trainFile, tokenizer: tokenizer, config: plan.data)
+        if let warning = train.warning { log("warning: " + warning) }
+        var evalExamples = train.prepared.validation
+        if let evalFile = plan.evalFile {
+            var evalConfig = plan.data
+            evalConfig.deduplication = .none
+            let held = try LoadedData(path: evalFile, tokenizer: tokenizer, config: evalConfig)
+            if let warning = held.warning { log("warning: " + warning) }
+            evalExamples = held.prepared.train
+        }
+        let padID = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+        let trainBatches = try PipelineBatches(train.prepared.train, config: plan.data, padID: padID, shuffle: true)
+        let evalBatches = try evalExamples.isEmpty ? nil : PipelineBatches(evalExamples, config: plan.data, padID: padID, shuffle: false)
+
+        let wrapped = try LoRA.apply(plan.lora, to: m, seed: plan.training.seed)
+        let trainer = try Trainer(model: m, configuration: plan.training)
+        log("\(train.prepared.report.format.rawValue) data, template \(train.prepared.report.template): \(train.prepared.train.count) training and \(evalExamples.count) evaluation examples; "
+            + "LoRA r=\(plan.lora.rank) on \(wrapped.count) layers, \(m.parameterCount(trainableOnly: true)) trainable parameters")
+
+        var bar: ProgressBar?
+        var lastEval: EvaluationRecord?
+        let started = Date()
+        let history = try trainer.fit(train: trainBatches, eval: evalBatches, resumingFrom: resume.map { URL(fileURLWithPath: $0) }) { event in
+            switch event {
+            case .step(let s):
+                if bar == nil { bar = ProgressBar(total: s.totalSteps, label: "Fine-tuning", plainEvery: max(1, s.totalSteps / 20)) }
+                bar?.update(s.step, detail: String(format: "loss %.4f · lr %.2e · %.0f tok/s", s.loss, s.learningRate, s.tokensPerSecond))
+            case .evaluation(let e):
+                lastEval = e
+                log(String(format: "step %d: eval loss %.4f, perplexity %.3f, token accuracy %.2f%%", e.step, e.loss, e.perplexity, 100 * e.tokenAccuracy))
+            case .checkpoint(let step, let path):
+                log("step \(step): checkpoint \(path)")
+            }
+            return .proceed
+        }
+        let seconds = Date().timeIntervalSince(started)
+
+        try LoRA.save(plan.lora, of: m, to: plan.output)
+        let curve = plan.output.appendingPathComponent("loss.svg")
+        try LossCurve.svg(history, title: "LoRA fine-tuning: \(URL(fileURLWithPath: plan.trainFile).lastPathComponent)")
+            .write(to: curve, atomically: true, encoding: .utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(history).write(to: plan.output.appendingPathComponent("history.json"), options: .atomic)
+
+        let first = history.steps.first?.loss ?? .nan, last = history.steps.last?.loss ?? .nan
+        var lines = [String(format: "trained %d steps in %@ (%@); loss %.4f → %.4f", history.steps.count, ProgressBar.clock(seconds),
+                            history.stopReason, first, last)]
+        if let e = lastEval ?? history.evaluations.last {
+            lines.append(String(format: "eval: loss %.4f, perplexity %.3f, token accuracy %.2f%%", e.loss, e.perplexity, 100 * e.tokenAccuracy))
+        }
+        lines.append("adapter (PEFT format): \(plan.output.path)")
+        lines.append("loss curve: \(curve.path)")
+        print(lines.joined(separator: "\n"))
+        if json {
+            var summary: [String: Any] = [
+                "steps": history.steps.count, "stop_reason": history.stopReason, "seconds": seconds,
+                "first_loss": Double(first), "last_loss": Double(last), "adapter": plan.output.path, "loss_curve": curve.path,
+                "train_examples": train.prepared.train.count, "eval_examples": evalExamples.count,
+                "trainable_parameters": m.parameterCount(trainableOnly: true),
+            ]
+            if let e = history.evaluations.last {
+                summary["eval_loss"] = Double(e.loss)
+                summary["eval_perplexity"] = Double(e.perplexity)
+                summary["eval_token_accuracy"] = Double(e.tokenAccuracy)
+            }
+            print(try jsonLine(summary))
+        }
+    }
+}
+
+/// Training flags; each overrides the matching `TrainingConfiguration` field.
+struct TrainingFlags: ParsableArguments {
+    @Option(help: "Passes over the training data (default 1).") var epochs: Int?
+    @Option(help: "Stop after this many optimizer steps (overrides --epochs).") var maxSteps: Int?
+    @Option(help: "Micro-batches per optimizer step (default 1).") var gradAccum: Int?
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Peak learning rate (default 2e-4).") var learningRate: Float?
+    @Option(help: "Linear warm-up steps (default 0).") var warmupSteps: Int?
+    @Option(help: "Decay after warm-up: cosine, linear or constant (default cosine).") var schedule: LearningRateDecay?
+    @Option(help: "Final learning rate as a fraction of the peak (default 0).") var minLrRatio: Float?
+    @Option(help: "Optimizer (default adamw).") var optimizer: OptimizerChoice?
+    @Option(help: "Weight decay (AdamW default 0.01, SGD 0).") var weightDecay: Float?
+    @Option(help: "SGD momentum (default 0.9).") var momentum: Float?
+    @Option(help: "Clip the gradient norm to this; 0 turns clipping off (default 1).") var maxGradNorm: Float?
+    @Option(help: "Evaluate every N steps (default: once at the end).") var evalEvery: Int?
+    @Option(help: "Save a checkpoint every N steps.") var saveEvery: Int?
+    @Option(help: "Checkpoint folder (default: <output>/checkpoints).") var checkpointDir: String?
+    @Option(help: "Stop after this many evaluations without improvement.") var earlyStoppingPatience: Int?
+    @Option(help: "Smallest eval-loss decrease that counts as improvement (default 0).") var earlyStoppingMinDelta: Float?
+    @Option(help: "Seed for adapter initialisation, data split and order (default 42).") var seed: UInt64?
+
+    func applied(to base: TrainingConfiguration) throws -> TrainingConfiguration {
+        var c = base
+        if let epochs { c.epochs = epochs }
+        if let maxSteps { c.maxSteps = maxSteps }
+        if let gradAccum { c.gradientAccumulationSteps = gradAccum }
+        if let learningRate { c.learningRate = learningRate }
+        if let warmupSteps { c.warmupSteps = warmupSteps }
+        if let schedule { c.decay = schedule }
+        if let minLrRatio { c.minimumLearningRateRatio = minLrRatio }
+        if let optimizer { c.optimizer = optimizer == .adamw ? .adamW() : .sgd() }
+        if let weightDecay {
+            switch c.optimizer {
+            case let .adamW(b1, b2, eps, _): c.optimizer = .adamW(beta1: b1, beta2: b2, epsilon: eps, weightDecay: weightDecay)
+            case let .sgd(m, _): c.optimizer = .sgd(momentum: m, weightDecay: weightDecay)
+            }
+        }
+        if let momentum {
+            guard case let .sgd(_, wd) = c.optimizer else { throw CLIError("--momentum applies to the sgd optimizer only") }
+            c.optimizer = .sgd(momentum: momentum, weightDecay: wd)
+        }
+        if let maxGradNorm { c.maxGradientNorm = maxGradNorm == 0 ? nil : maxGradNorm }
+        if let evalEvery { c.evaluateEvery = evalEvery }
+        if let saveEvery { c.saveEvery = saveEvery }
+        if let checkpointDir { c.checkpointDirectory = checkpointDir }
+        if let earlyStoppingPatience { c.earlyStoppingPatience = earlyStoppingPatience }
+        if let earlyStoppingMinDelta { c.earlyStoppingMinDelta = earlyStoppingMinDelta }
+        if let seed { c.seed = seed }
+        return c
+    }
+}
+
+/// `--optimizer` values.
+enum OptimizerChoice: String, ExpressibleByArgument, CaseIterable {
+    case adamw, sgd
+}
+
+extension LearningRateDecay: ExpressibleByArgument {}
+
+/// LoRA flags; each overrides the matching `LoRAConfiguration` field.
+struct LoRAFlags: ParsableArguments {
+    @Option(help: "LoRA rank r (default 8).") var rank: Int?
+    @Option(help: "LoRA alpha; the update is scaled by alpha/r (default 16).") var alpha: Float?
+    @Option(help: "Dropout on the adapter input while training (default 0).") var dropout: Float?
+    @Option(help: "Layers to adapt: comma-separated module names (default q_proj,v_proj) or all-linear.") var targets: String?
+
+    func applied(to base: LoRAConfiguration) throws -> LoRAConfiguration {
+        var c = base
+        if let rank { c.rank = rank }
+        if let alpha { c.alpha = alpha }
+        if let dropout { c.dropout = dropout }
+        if let targets {
+            let names = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw CLIError("--targets needs at least one module name") }
+            c.targetModules = names == ["all-linear"] ? .allLinear : .names(names)
+        }
+        return c
+    }
+}
