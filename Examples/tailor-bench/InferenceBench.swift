@@ -42,22 +42,24 @@ struct PrefillBench: ParsableCommand {
 
 /// `tailor-bench decode`: steady-state generation throughput at batch 1 and 8.
 struct DecodeBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decode", abstract: "Decode tokens/s with the KV cache (after a 64-token prompt).")
+    static let configuration = CommandConfiguration(commandName: "decode", abstract: "Decode tokens/s with the KV cache: prompt prefilled, one untimed step, then timed greedy steps.")
     @Option(help: "default, gpt2-124m, llama-135m, or a model path.") var model = "default"
     @Option(help: "Batch sizes to measure.") var batch: [Int] = [1, 8]
-    @Option(help: "Decoded tokens per sequence.") var tokens = 32
+    @Option(help: "Timed decoded tokens per sequence.") var tokens = 64
+    @Option(help: "Prompt tokens per sequence.") var prompt = 16
     @Flag(help: "Keep GGUF weights quantized.") var quantized = false
 
     func run() throws {
         let loaded = try BenchModels.load(model, keepQuantized: quantized)
         let m = loaded.model, vocab = m.description.vocabularySize
         for b in batch {
-            let prompt = BenchModels.randomTokens(64 * b, vocabulary: vocab, seed: 5)
+            let promptIDs = BenchModels.randomTokens(prompt * b, vocabulary: vocab, seed: 5)
             let seconds = try GradientMode.withoutGradients { () throws -> Double in
-                let cache = m.makeCache(batchSize: b, capacity: 64 + tokens + 1)
-                var logits = try m.forward(ModelInput(tokens: prompt, batchSize: b, logits: .last), cache: cache)
-                let t0 = now()
-                for _ in 0..<tokens {
+                let cache = m.makeCache(batchSize: b, capacity: prompt + tokens + 2)
+                var logits = try m.forward(ModelInput(tokens: promptIDs, batchSize: b, logits: .last), cache: cache)
+                var t0 = now()
+                for step in 0...tokens {
+                    if step == 1 { t0 = now() }  // step 0 is the untimed warm-up
                     let rows = logits.scalars
                     let next = (0..<b).map { r -> Int32 in
                         var best = 0
