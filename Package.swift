@@ -54,7 +54,7 @@ let package = Package(
             dependencies: ["Tailor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/tailor-finetune-demo"
         ),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),

@@ -133,6 +133,16 @@ extension CausalLanguageModel {
         }
     }
 
+    /// The shared start of a forward pass: validates the input, reserves cache room, and returns
+    /// B, T, each token's position and the attention mask.
+    func beginForward(_ input: ModelInput, cache: KVCache?) throws -> (batch: Int, length: Int, positions: [Int32], mask: AttentionMask) {
+        try validate(input, cache: cache)
+        let positions = positions(for: input, cache: cache)
+        cache?.reserve(input.sequenceLength)
+        let mask = AttentionMask(causal: true, queryOffset: cache?.length ?? 0, keyStart: input.keyStart)
+        return (input.batchSize, input.sequenceLength, positions, mask)
+    }
+
     /// Positions for `input`: given, or the cache length plus t.
     func positions(for input: ModelInput, cache: KVCache?) -> [Int32] {
         if let p = input.positions { return p }

@@ -217,11 +217,7 @@ public final class GPT2Model: CausalLanguageModel {
     public var children: [(name: String, module: any Module)] { [("transformer", transformer)] }
 
     public func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor {
-        try validate(input, cache: cache)
-        let (b, t) = (input.batchSize, input.sequenceLength)
-        let positions = positions(for: input, cache: cache)
-        cache?.reserve(t)
-        let mask = AttentionMask(causal: true, queryOffset: cache?.length ?? 0, keyStart: input.keyStart)
+        let (b, t, positions, mask) = try beginForward(input, cache: cache)
         let run = {
             var h = self.transformer.wte(input.tokens, shape: [b, t]) + self.transformer.wpe(positions, shape: [b, t])
             for (i, block) in self.transformer.h.items.enumerated() { h = block(h, mask: mask, cache: cache, layer: i) }

@@ -226,11 +226,7 @@ public final class LlamaModel: CausalLanguageModel {
     }
 
     public func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor {
-        try validate(input, cache: cache)
-        let (b, t) = (input.batchSize, input.sequenceLength)
-        let positions = positions(for: input, cache: cache)
-        cache?.reserve(t)
-        let mask = AttentionMask(causal: true, queryOffset: cache?.length ?? 0, keyStart: input.keyStart)
+        let (b, t, positions, mask) = try beginForward(input, cache: cache)
         let run = {
             var h = self.backbone.embedTokens(input.tokens, shape: [b, t])
             for (i, layer) in self.backbone.layers.items.enumerated() {
