@@ -16,13 +16,11 @@ struct DemoScores: Codable {
 }
 
 /// Greedy answers to every test prompt, generated in batches, scored by exact match and ROUGE-L.
-func evaluate(_ examples: [DemoExample], generator: Generator, template: ChatTemplate, batchSize: Int, label: String) throws -> DemoScores {
+func evaluate(_ data: DemoData, generator: Generator, batchSize: Int, label: String) throws -> DemoScores {
     let start = Date()
     var config = GenerationConfig.greedy
     config.maxNewTokens = 16
-    let prompts = try examples.map {
-        generator.tokenizer.encode(try template.render($0.messages(withAnswer: false), addGenerationPrompt: true), addSpecialTokens: false)
-    }
+    let prompts = data.testPrompts.map { generator.tokenizer.encode($0, addSpecialTokens: false) }
     var predictions: [String] = []
     let bar = ProgressBar(total: prompts.count, label: label)
     for chunk in stride(from: 0, to: prompts.count, by: batchSize) {
@@ -32,11 +30,11 @@ func evaluate(_ examples: [DemoExample], generator: Generator, template: ChatTem
         }
         bar.update(predictions.count)
     }
-    let references = examples.map(\.output)
+    let references = data.testReferences
     let exact = try ExactMatch.score(predictions: predictions, references: references)
     let rouge = try ROUGE.corpusScore(predictions: predictions, targets: references)
-    let samples = (0..<min(3, examples.count)).map {
-        DemoScores.Sample(input: examples[$0].input, expected: references[$0], predicted: predictions[$0])
+    let samples = (0..<min(3, references.count)).map {
+        DemoScores.Sample(input: data.testInputs[$0], expected: references[$0], predicted: predictions[$0])
     }
     return DemoScores(exactMatch: exact, rougeL: rouge.rougeLF1, seconds: Date().timeIntervalSince(start), samples: samples)
 }

@@ -27,20 +27,19 @@ struct FinetuneDemo: ParsableCommand {
         log("Loading \(model)…")
         let (m, tokenizer) = try LanguageModel.load(from: URL(fileURLWithPath: model), keepQuantized: quantized)
         let template = ChatTemplate.detect(tokenizer: tokenizer) ?? .qwen2_5
-        let train = try DemoExample.load(dataURL.appendingPathComponent("train.jsonl"))
-        let test = Array(try DemoExample.load(dataURL.appendingPathComponent("test.jsonl")).prefix(evalLimit))
-        log("\(m.description.modelType): \(m.description.layerCount) layers, vocabulary \(m.description.vocabularySize); \(train.count) training and \(test.count) held-out examples")
+        let dataset = try DemoData(folder: dataURL, tokenizer: tokenizer, template: template, batchSize: batchSize,
+                                evalLimit: evalLimit, seed: seed)
+        log("\(m.description.modelType): \(m.description.layerCount) layers, vocabulary \(m.description.vocabularySize); \(dataset.train.batcher.examples.count) training and \(dataset.testPrompts.count) held-out examples")
 
         let generator = Generator(model: m, tokenizer: tokenizer)
-        let before = try evaluate(test, generator: generator, template: template, batchSize: 16, label: "Base model   ")
+        let before = try evaluate(dataset, generator: generator, batchSize: 16, label: "Base model   ")
         printSamples("Before fine-tuning", before)
 
         let lora = LoRAConfiguration(rank: rank, alpha: Float(2 * rank), targetModules: .allLinear,
                                      baseModelNameOrPath: "Qwen/Qwen2.5-Coder-0.5B-Instruct")
         try LoRA.apply(lora, to: m, seed: seed)
-        let padID = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
-        let batches = try DemoBatches(train, template: template, tokenizer: tokenizer, batchSize: batchSize, padID: padID)
-        let steps = epochs * batches.batches.count
+        let batches = dataset.train
+        let steps = epochs * batches.batcher.batches(epoch: 0).count
         let config = TrainingConfiguration(epochs: epochs, learningRate: learningRate, warmupSteps: max(1, steps / 10),
                                            decay: .cosine, optimizer: .adamW(weightDecay: 0), maxGradientNorm: 1, seed: seed)
         let trainer = try Trainer(model: m, configuration: config)
@@ -56,7 +55,7 @@ struct FinetuneDemo: ParsableCommand {
         let trainSeconds = Date().timeIntervalSince(trainStart)
         let tokensPerSecond = Double(batches.tokenCount * epochs) / trainSeconds
 
-        let after = try evaluate(test, generator: generator, template: template, batchSize: 16, label: "Fine-tuned   ")
+        let after = try evaluate(dataset, generator: generator, batchSize: 16, label: "Fine-tuned   ")
         printSamples("After fine-tuning", after)
 
         let adapterURL = outURL.appendingPathComponent("adapter")
@@ -78,7 +77,7 @@ struct FinetuneDemo: ParsableCommand {
             "before": ["exact_match": round4(before.exactMatch), "rouge_l": round4(before.rougeL)],
             "after": ["exact_match": round4(after.exactMatch), "rouge_l": round4(after.rougeL)],
             "train_seconds": round4(trainSeconds), "train_tokens_per_s": round4(tokensPerSecond), "steps": steps,
-            "eval_examples": test.count, "total_seconds": round4(Date().timeIntervalSince(started)),
+            "eval_examples": dataset.testPrompts.count, "total_seconds": round4(Date().timeIntervalSince(started)),
             "peak_rss_mb": round4(peakRSSMegabytes()), "adapter": adapterURL.path,
         ]
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])

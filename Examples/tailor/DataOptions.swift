@@ -90,35 +90,3 @@ struct LoadedData {
     }
 }
 
-/// The data pipeline's batches in the trainer's form: labels move one position left, because the
-/// pipeline aligns a label with its own token while the trainer's labels are next-token targets.
-/// (Packing is not offered: the trainer's batches carry no per-example positions.)
-struct PipelineBatches: TrainingBatches {
-    let batcher: Batcher
-
-    /// Batches of `examples`, grouped as `config.batching` says, padded with `padID`.
-    init(_ examples: [TokenizedExample], config: DataConfig, padID: Int32, shuffle: Bool) throws {
-        var options = config.batching
-        options.packing = false
-        options.shuffle = shuffle && options.shuffle
-        batcher = try Batcher(examples: examples, options: options, maxSequenceLength: config.maxSequenceLength,
-                              padTokenID: padID, seed: config.seed)
-    }
-
-    func batches(epoch: Int, seed: UInt64) -> [TrainingBatch] {
-        batcher.batches(epoch: epoch).map(Self.trainingBatch)
-    }
-
-    static func trainingBatch(_ b: Batch) -> TrainingBatch {
-        var targets = [Int32](repeating: TokenizedExample.ignoreIndex, count: b.labels.count)
-        let t = b.sequenceLength
-        for row in 0..<b.batchSize where t > 1 {
-            for i in (row * t)..<(row * t + t - 1) { targets[i] = b.labels[i + 1] }
-        }
-        return TrainingBatch(inputIDs: b.inputIDs, labels: targets, batchSize: b.batchSize,
-                             realTokenCount: b.lengths.reduce(0, +))
-    }
-
-    /// Target tokens over one epoch.
-    var targetCount: Int { batcher.examples.reduce(0) { $0 + $1.targetTokenCount } }
-}
