@@ -170,3 +170,17 @@ struct ShuffledBatches: TrainingBatches {
         return items.shuffled(using: &rng)
     }
 }
+
+extension TrainerTests {
+    func testBadBatchesAreTypedErrors() throws {
+        let model = try LanguageModel.loadModel(from: Fixtures.tinyModel("llama"))
+        try LoRA.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
+        let trainer = try Trainer(model: model, configuration: TrainingConfiguration(maxSteps: 1))
+        let outside = TrainingBatch(inputIDs: [1, 2, 3], labels: [2, 96, Tensor.ignoreIndex], batchSize: 1)
+        XCTAssertThrowsError(try trainer.fit(train: FixedBatches([outside]))) {
+            XCTAssertEqual($0 as? TrainingError, .invalidBatch("target 96 is outside the vocabulary (0..<96)"))
+        }
+        let misaligned = TrainingBatch(inputIDs: [1, 2, 3], labels: [2, 3], batchSize: 1)
+        XCTAssertThrowsError(try trainer.fit(train: FixedBatches([misaligned])))
+    }
+}

@@ -213,7 +213,12 @@ public final class LlamaModel: CausalLanguageModel {
         return w
     }
 
-    public var description: ModelDescription { configuration.description }
+    /// The configuration's facts, with the usable context limited to the rotary table Tailor builds.
+    public var description: ModelDescription {
+        var d = configuration.description
+        d.maxPositions = rope.maxPositions
+        return d
+    }
 
     public var children: [(name: String, module: any Module)] {
         [("model", backbone)] + (lmHead.map { [("lm_head", $0)] } ?? [])

@@ -133,6 +133,7 @@ public final class Trainer {
     /// Summed token loss of `batch` divided by `normalizer`, and gradients of the trainable parameters.
     func lossAndGradients(_ batch: TrainingBatch, normalizer: Float,
                           parameters: [(name: String, parameter: Parameter)]) throws -> (Float, [String: Tensor]) {
+        try validate(batch)
         let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
         let logits = try model.forward(ModelInput(tokens: batch.inputIDs, batchSize: batch.batchSize, logits: .rows(rows)), cache: nil)
         let loss = Tensor.crossEntropy(logits: logits, targets: rows.map { batch.labels[$0] }, normalizer: normalizer)
@@ -147,6 +148,7 @@ public final class Trainer {
         try GradientMode.withoutGradients {
             var nll = 0.0, correct = 0, total = 0
             for batch in data.batches(epoch: 0, seed: configuration.seed) {
+                try validate(batch)
                 let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
                 guard !rows.isEmpty else { continue }
                 let targets = rows.map { batch.labels[$0] }
@@ -165,6 +167,17 @@ public final class Trainer {
             guard total > 0 else { throw TrainingError.noData("the evaluation set has no targets") }
             let loss = Float(nll / Double(total))
             return EvaluationRecord(step: step, loss: loss, perplexity: Foundation.exp(loss), tokenAccuracy: Float(correct) / Float(total))
+        }
+    }
+
+    /// Checks a caller's batch: labels aligned with inputs and every target inside the vocabulary.
+    func validate(_ batch: TrainingBatch) throws {
+        guard batch.labels.count == batch.inputIDs.count else {
+            throw TrainingError.invalidBatch("\(batch.labels.count) labels for \(batch.inputIDs.count) tokens")
+        }
+        let v = model.description.vocabularySize
+        if let bad = batch.labels.first(where: { $0 != Tensor.ignoreIndex && ($0 < 0 || Int($0) >= v) }) {
+            throw TrainingError.invalidBatch("target \(bad) is outside the vocabulary (0..<\(v))")
         }
     }
 

@@ -84,6 +84,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case noData(String)
     /// A checkpoint could not be read or does not fit.
     case badCheckpoint(String)
+    /// A batch's labels do not fit its tokens or the model's vocabulary.
+    case invalidBatch(String)
 
     public var description: String {
         switch self {
@@ -91,6 +93,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
         case .invalidConfiguration(let s): return "invalid training configuration: \(s)"
         case .noData(let s): return "cannot train: \(s)"
         case .badCheckpoint(let s): return "bad checkpoint: \(s)"
+        case .invalidBatch(let s): return "invalid training batch: \(s)"
         }
     }
 }
