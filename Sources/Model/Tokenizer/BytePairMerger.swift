@@ -7,7 +7,7 @@ struct BytePairMerger {
     private var pairValues: [UInt64] = []
     private var previous: [Int32] = []
     private var next: [Int32] = []
-    private var heap: [UInt64] = []
+    private var heap = MinHeap<UInt64>()
 
     /// Merges `symbols` in place.
     mutating func merge(_ symbols: inout [Int32], _ merges: MergeTable) {
@@ -63,7 +63,7 @@ struct BytePairMerger {
         let count = symbols.count
         previous.removeAll(keepingCapacity: true)
         next.removeAll(keepingCapacity: true)
-        heap.removeAll(keepingCapacity: true)
+        heap.removeAll()
         for index in 0..<count {
             previous.append(Int32(index - 1))
             next.append(index + 1 < count ? Int32(index + 1) : -1)
@@ -71,7 +71,7 @@ struct BytePairMerger {
         for index in 0..<(count - 1) {
             pushPair(at: index, symbols[index], symbols[index + 1], merges)
         }
-        while let entry = popMinimum() {
+        while let entry = heap.popMinimum() {
             let position = Int(UInt32(truncatingIfNeeded: entry))
             let rank = UInt32(truncatingIfNeeded: entry >> 32)
             let right = next[position]
@@ -98,32 +98,7 @@ struct BytePairMerger {
     private mutating func pushPair(at position: Int, _ left: Int32, _ right: Int32, _ merges: MergeTable) {
         let value = merges.lookup(left, right)
         if value == MergeTable.none { return }
-        heap.append(UInt64(MergeTable.rank(value)) << 32 | UInt64(position))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if heap[parent] <= heap[child] { break }
-            heap.swapAt(parent, child)
-            child = parent
-        }
+        heap.push(UInt64(MergeTable.rank(value)) << 32 | UInt64(position))
     }
 
-    private mutating func popMinimum() -> UInt64? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        var parent = 0
-        let count = heap.count
-        while true {
-            let left = 2 * parent + 1
-            if left >= count { break }
-            var smallest = left
-            if left + 1 < count && heap[left + 1] < heap[left] { smallest = left + 1 }
-            if heap[parent] <= heap[smallest] { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return top
-    }
 }

@@ -10,15 +10,18 @@ struct SentencePieceMerger {
         var next: Int32
     }
 
-    private struct Candidate {
+    private struct Candidate: Comparable {
         /// Score (order-preserving bits, inverted so higher scores sort first) above the left index.
         var key: UInt64
         var right: Int32
         var length: Int32
+
+        /// Candidates are ordered by key alone.
+        static func < (a: Candidate, b: Candidate) -> Bool { a.key < b.key }
     }
 
     private var symbols: [Symbol] = []
-    private var heap: [Candidate] = []
+    private var heap = MinHeap<Candidate>()
 
     /// Appends the ids of `text` (already escaped: spaces are `▁`) to `output`.
     mutating func encode(
@@ -26,7 +29,7 @@ struct SentencePieceMerger {
         byteTokens: [Int32], unknownID: Int32, into output: inout [Int]
     ) {
         symbols.removeAll(keepingCapacity: true)
-        heap.removeAll(keepingCapacity: true)
+        heap.removeAll()
         var offset = 0
         while offset < text.count {
             let lead = text[offset]
@@ -40,7 +43,7 @@ struct SentencePieceMerger {
         for index in 1..<max(symbols.count, 1) {
             addCandidate(Int32(index - 1), Int32(index), text, vocabulary, scores)
         }
-        while let candidate = popBest() {
+        while let candidate = heap.popMinimum() {
             let left = Int(UInt32(truncatingIfNeeded: candidate.key))
             let right = Int(candidate.right)
             if symbols[left].length == 0 || symbols[right].length == 0
@@ -82,34 +85,9 @@ struct SentencePieceMerger {
         guard let id = vocabulary.lookup(UnsafeBufferPointer(rebasing: text[start..<(start + length)])),
               Int(id) < scores.count else { return }
         let key = UInt64(~Self.orderedBits(scores[Int(id)])) << 32 | UInt64(UInt32(left))
-        heap.append(Candidate(key: key, right: right, length: Int32(length)))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if heap[parent].key <= heap[child].key { break }
-            heap.swapAt(parent, child)
-            child = parent
-        }
+        heap.push(Candidate(key: key, right: right, length: Int32(length)))
     }
 
-    private mutating func popBest() -> Candidate? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        var parent = 0
-        let count = heap.count
-        while true {
-            let left = 2 * parent + 1
-            if left >= count { break }
-            var smallest = left
-            if left + 1 < count && heap[left + 1].key < heap[left].key { smallest = left + 1 }
-            if heap[parent].key <= heap[smallest].key { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return top
-    }
 
     /// Maps a float to unsigned bits with the same order (for finite values and infinities).
     @inline(__always)
