@@ -115,6 +115,11 @@ public struct IA3Configuration: AdapterMethod, Equatable {
     public func install(into model: any CausalLanguageModel, name: String, seed: UInt64) throws -> [String] {
         let paths = selection.paths(in: model) { $0 is any LinearLayer }
         guard !paths.isEmpty else { throw AdapterError.noTargetModules("\(targetModules)") }
+        for path in paths {
+            if let other = try model.module(at: path) as? any AdapterLayer, !(other is IA3Linear) {
+                throw AdapterError.unsupported("IA3 on '\(path)', which already holds \(type(of: other)) adapters (one method per layer)")
+            }
+        }
         var rng = SeededRandom(seed: seed)
         for path in paths {
             let layer = try wrapper(at: path, in: model)
@@ -133,6 +138,9 @@ public struct IA3Configuration: AdapterMethod, Equatable {
             path.removeLast(".ia3_l".count)
             guard let module = try? model.module(at: path), let linear = module as? any LinearLayer else {
                 throw AdapterError.incompatibleAdapter("no linear layer at '\(path)' (tensor '\(key)')")
+            }
+            if let other = module as? any AdapterLayer, !(other is IA3Linear) {
+                throw AdapterError.unsupported("IA3 on '\(path)', which already holds \(type(of: other)) adapters (one method per layer)")
             }
             let ff = isFeedforward(path)
             let expected = ff ? [1, linear.inFeatures] : [linear.outFeatures, 1]
@@ -160,6 +168,9 @@ public struct IA3Configuration: AdapterMethod, Equatable {
         let module = try model.module(at: path)
         if let existing = module as? IA3Linear { return existing }
         guard let linear = module as? any LinearLayer else { throw AdapterError.incompatibleAdapter("no linear layer at '\(path)'") }
+        if let other = linear as? any AdapterLayer {
+            throw AdapterError.unsupported("IA3 on '\(path)', which already holds \(type(of: other)) adapters \(other.adapterNames) (one method per layer)")
+        }
         let wrapper = IA3Linear(base: linear)
         try model.replaceModule(at: path, with: wrapper)
         return wrapper

@@ -209,6 +209,11 @@ public struct LoRAConfiguration: AdapterMethod, Equatable {
     public func install(into model: any CausalLanguageModel, name: String, seed: UInt64) throws -> [String] {
         let paths = selection.paths(in: model) { $0 is any LinearLayer }
         guard !paths.isEmpty else { throw AdapterError.noTargetModules("\(targetModules)") }
+        for path in paths {
+            if let other = try model.module(at: path) as? any AdapterLayer, !(other is LoRALinear) {
+                throw AdapterError.unsupported("LoRA on '\(path)', which already holds \(type(of: other)) adapters (one method per layer)")
+            }
+        }
         var rng = SeededRandom(seed: seed)
         for path in paths {
             let (rank, scale) = rankAndScale(for: path)
@@ -233,6 +238,9 @@ public struct LoRAConfiguration: AdapterMethod, Equatable {
         for (path, tensors) in groups.sorted(by: { $0.key < $1.key }) {
             guard let module = try? model.module(at: path), let linear = module as? any LinearLayer else {
                 throw AdapterError.incompatibleAdapter("no linear layer at '\(path)'")
+            }
+            if let other = module as? any AdapterLayer, !(other is LoRALinear) {
+                throw AdapterError.unsupported("LoRA on '\(path)', which already holds \(type(of: other)) adapters (one method per layer)")
             }
             guard let a = tensors["lora_A.weight"], let b = tensors["lora_B.weight"] else {
                 throw AdapterError.incompatibleAdapter("'\(path)' lacks lora_A or lora_B")
@@ -272,6 +280,9 @@ public struct LoRAConfiguration: AdapterMethod, Equatable {
         let module = try model.module(at: path)
         if let existing = module as? LoRALinear { return existing }
         guard let linear = module as? any LinearLayer else { throw AdapterError.incompatibleAdapter("no linear layer at '\(path)'") }
+        if let other = linear as? any AdapterLayer {
+            throw AdapterError.unsupported("LoRA on '\(path)', which already holds \(type(of: other)) adapters \(other.adapterNames) (one method per layer)")
+        }
         if useDoRA && !(linear is Linear) {
             throw AdapterError.unsupported("DoRA on a \(type(of: linear)) base at '\(path)' (it needs a dense weight)")
         }
