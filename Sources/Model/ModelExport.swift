@@ -12,10 +12,13 @@ public enum ModelExport {
     public static func save(_ model: any CausalLanguageModel, to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var tensors: [String: Tensor] = [:]
-        let conv1D = (model as? GPT2Model).map { _ in GPT2Model.conv1DSuffixes } ?? []
-        collect(model, path: "", conv1D: conv1D, into: &tensors)
+        let (architecture, configuration) = try ArchitectureRegistry.exportConfiguration(of: model)
+        collect(model, path: "", conv1D: architecture.conv1DSuffixes, into: &tensors)
         try SafetensorsWriter.write(tensors, to: directory.appendingPathComponent("model.safetensors"), metadata: ["format": "pt"])
-        try configJSON(for: model).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+        var object = configuration
+        object["torch_dtype"] = "float32"
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            .write(to: directory.appendingPathComponent("config.json"), options: .atomic)
     }
 
     /// Adds the base weights of `module` (at `path`) and its children to `tensors`.
@@ -36,25 +39,5 @@ public enum ModelExport {
             tensors[prefix + name] = value
         }
         for (name, child) in module.children { collect(child, path: prefix + name, conv1D: conv1D, into: &tensors) }
-    }
-
-    /// `config.json` contents for `model`.
-    static func configJSON(for model: any CausalLanguageModel) throws -> Data {
-        var object: [String: Any]
-        let encoder = JSONEncoder()
-        if let llama = model as? LlamaModel {
-            object = try JSONSerialization.jsonObject(with: encoder.encode(llama.configuration)) as? [String: Any] ?? [:]
-            let names = ["llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM"]
-            object["architectures"] = [names[llama.configuration.modelType] ?? "LlamaForCausalLM"]
-            object["tie_word_embeddings"] = llama.lmHead == nil
-        } else if let gpt2 = model as? GPT2Model {
-            object = try JSONSerialization.jsonObject(with: encoder.encode(gpt2.configuration)) as? [String: Any] ?? [:]
-            object["model_type"] = "gpt2"
-            object["architectures"] = ["GPT2LMHeadModel"]
-        } else {
-            throw ModelLoadError.unsupportedArchitecture("\(type(of: model))")
-        }
-        object["torch_dtype"] = "float32"
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 }

@@ -42,46 +42,13 @@ public enum LanguageModel {
     static func loadFolder(_ folder: URL) throws -> any CausalLanguageModel {
         let configURL = folder.appendingPathComponent("config.json")
         guard let data = try? Data(contentsOf: configURL) else { throw ModelLoadError.missingFile(configURL.path) }
-        let type = try modelType(in: data, path: configURL.path)
-        let weights = try ShardedSafetensors(folder: folder)
-        func decode<T: Decodable>(_: T.Type) throws -> T {
-            do { return try JSONDecoder().decode(T.self, from: data) } catch {
-                throw ModelLoadError.malformedFile(path: configURL.path, reason: "\(error)")
-            }
-        }
-        switch type {
-        case "llama", "mistral", "qwen2", "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM":
-            return try LlamaModel(configuration: try decode(LlamaConfiguration.self), weights: weights)
-        case "gpt2", "GPT2LMHeadModel":
-            return try GPT2Model(configuration: try decode(GPT2Configuration.self), weights: weights)
-        default:
-            throw ModelLoadError.unsupportedArchitecture(type)
-        }
+        let architecture = try ArchitectureRegistry.forConfiguration(try modelType(in: data, path: configURL.path))
+        return try architecture.build(configuration: data, path: configURL.path, weights: try ShardedSafetensors(folder: folder))
     }
 
     static func loadGGUF(_ url: URL, keepQuantized: Bool) throws -> any CausalLanguageModel {
         let archive = try GGUFWeightArchive(contentsOf: url)
-        let p = archive.parameters
-        switch p.architecture {
-        case "llama", "qwen2", "mistral":
-            let names = Set(archive.tensorNames)
-            var c = LlamaConfiguration(
-                modelType: p.architecture, vocabularySize: p.vocabularySize, hiddenSize: p.embeddingLength,
-                intermediateSize: p.feedForwardLength, layerCount: p.blockCount, headCount: p.headCount,
-                kvHeadCount: p.headCountKV, headDimension: p.headDimension, rmsNormEpsilon: p.rmsNormEpsilon ?? 1e-6,
-                ropeTheta: p.ropeFreqBase ?? 10_000, maxPositions: p.contextLength,
-                tieWordEmbeddings: !names.contains("lm_head.weight"),
-                attentionBias: names.contains("model.layers.0.self_attn.q_proj.bias"))
-            c.outputBias = names.contains("model.layers.0.self_attn.o_proj.bias")
-            return try LlamaModel(configuration: c, weights: archive, keepQuantized: keepQuantized)
-        case "gpt2":
-            let c = GPT2Configuration(vocabularySize: p.vocabularySize, hiddenSize: p.embeddingLength, layerCount: p.blockCount,
-                                      headCount: p.headCount, maxPositions: p.contextLength,
-                                      layerNormEpsilon: p.layerNormEpsilon ?? 1e-5, innerSize: p.feedForwardLength)
-            return try GPT2Model(configuration: c, weights: archive)
-        default:
-            throw ModelLoadError.unsupportedArchitecture(p.architecture)
-        }
+        return try ArchitectureRegistry.forGGUF(archive.parameters.architecture).build(gguf: archive, keepQuantized: keepQuantized)
     }
 }
 

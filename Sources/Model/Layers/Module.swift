@@ -88,3 +88,34 @@ extension Module {
         namedParameters().filter { !trainableOnly || $0.parameter.isTrainable }.reduce(0) { $0 + $1.parameter.value.count }
     }
 }
+
+/// How strictly ``Module/update(parameters:verify:)`` checks names.
+public enum ParameterUpdateCheck: Sendable {
+    /// Every given tensor must name a parameter, and every parameter must be given.
+    case exact
+    /// Every given tensor must name a parameter; others keep their values.
+    case subset
+}
+
+extension Module {
+    /// Assigns tensors to the parameters at their paths, checking everything before changing
+    /// anything: unknown names (and, with `.exact`, missing ones) and shape mismatches throw a
+    /// ``WeightLoadError`` naming the tensor.
+    public func update(parameters tensors: [String: Tensor], verify: ParameterUpdateCheck = .exact) throws {
+        var byName: [String: Parameter] = [:]
+        for (name, p) in namedParameters() { byName[name] = p }
+        try update(parameters: tensors, in: byName, verify: verify)
+    }
+
+    /// ``update(parameters:verify:)`` over a chosen set of parameters (e.g. only the trainable ones).
+    public func update(parameters tensors: [String: Tensor], in parameters: [String: Parameter], verify: ParameterUpdateCheck) throws {
+        if let unknown = tensors.keys.sorted().first(where: { parameters[$0] == nil }) { throw WeightLoadError.unexpectedTensors([unknown]) }
+        if verify == .exact, let missing = parameters.keys.sorted().first(where: { tensors[$0] == nil }) {
+            throw WeightLoadError.missingTensor(missing)
+        }
+        for (name, t) in tensors where t.shape != parameters[name]!.shape {
+            throw WeightLoadError.shapeMismatch(name: name, expected: parameters[name]!.shape, actual: t.shape)
+        }
+        for (name, t) in tensors { try parameters[name]!.assign(t) }
+    }
+}

@@ -71,14 +71,12 @@ extension Trainer {
             throw TrainingError.badCheckpoint("\(stateURL.lastPathComponent): \(error)")
         }
         let saved = try SafetensorsFile(contentsOf: checkpoint.appendingPathComponent(CheckpointFile.parameters))
-        let params = trainableParameters
-        guard Set(saved.tensorNames) == Set(params.map(\.name)) else {
-            throw TrainingError.badCheckpoint("its parameters do not match the model's trainable parameters")
-        }
-        for (name, p) in params {
-            do { try p.assign(try saved.tensor(named: name)) } catch {
-                throw TrainingError.badCheckpoint("parameter \(name): \(error)")
-            }
+        var values: [String: Tensor] = [:]
+        for name in saved.tensorNames { values[name] = try saved.tensor(named: name) }
+        do {
+            try model.update(parameters: values, in: Dictionary(trainableParameters, uniquingKeysWith: { a, _ in a }), verify: .exact)
+        } catch {
+            throw TrainingError.badCheckpoint("its parameters do not fit the model's trainable parameters: \(error)")
         }
         let opt = try SafetensorsFile(contentsOf: checkpoint.appendingPathComponent(CheckpointFile.optimizer))
         var tensors: [String: Tensor] = [:]
