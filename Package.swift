@@ -33,8 +33,8 @@ let package = Package(
         .target(name: "Quant", dependencies: ["Tensor", "CKernels"]),
         .target(name: "Model", dependencies: ["Tensor", "Quant"]),
         .target(name: "PEFT", dependencies: ["Tensor", "Model"]),
-        .target(name: "Train", dependencies: ["Tensor", "CKernels", "Model", "PEFT"]),
-        .target(name: "Generate", dependencies: ["Tensor", "Model", "PEFT"]),
+        .target(name: "Train", dependencies: ["Tensor", "Model", "PEFT"]),
+        .target(name: "Generate", dependencies: ["Tensor", "Model"]),
         .target(name: "Tailor", dependencies: ["Tensor", "Quant", "Model", "PEFT", "Train", "Generate"]),
 
         .executableTarget(
@@ -59,6 +59,6 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "Train", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "PEFT", "TestSupport"], exclude: ["Fixtures"]),
     ]
 )

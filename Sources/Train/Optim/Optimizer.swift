@@ -1,4 +1,3 @@
-import CKernels
 import Foundation
 import Tensor
 
@@ -40,7 +39,13 @@ public final class Optimizer {
                 let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
                 g.withUnsafeBufferPointer { gp in
                     p.update { w in
-                        tk_adamw(w.baseAddress, gp.baseAddress, &m, &v, n, lr, b1, b2, eps, wd, bc1, bc2)
+                        m.withUnsafeMutableBufferPointer { mp in
+                            v.withUnsafeMutableBufferPointer { vp in
+                                VectorKernels.adamW(weights: w.baseAddress!, gradients: gp.baseAddress!, firstMoment: mp.baseAddress!,
+                                                    secondMoment: vp.baseAddress!, count: n, learningRate: lr, beta1: b1, beta2: b2,
+                                                    epsilon: eps, weightDecay: wd, biasCorrection1: bc1, biasCorrection2: bc2)
+                            }
+                        }
                     }
                 }
                 second[name] = v
@@ -83,7 +88,7 @@ public final class Optimizer {
 /// Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.
 public func clipGradientNorm(_ gradients: inout [String: Tensor], maxNorm: Float) -> Float {
     var total = 0.0
-    for g in gradients.values { total += g.withUnsafeBufferPointer { Double(tk_sum_squares($0.baseAddress, $0.count)) } }
+    for g in gradients.values { total += g.withUnsafeBufferPointer { Double(VectorKernels.sumOfSquares($0.baseAddress!, count: $0.count)) } }
     let norm = Float(total.squareRoot())
     // PyTorch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1.
     let coefficient = maxNorm / (norm + 1e-6)
