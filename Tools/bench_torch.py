@@ -86,15 +86,35 @@ def random_tokens(rows: int, count: int, vocab: int, seed: int) -> torch.Tensor:
     return torch.randint(0, min(vocab, 32000), (rows, count), generator=g)
 
 
+def peft_config(method, args, kind, targets):
+    """The peft configuration `tailor-bench train --method` uses for the same method."""
+    from peft import IA3Config, LoraConfig, PrefixTuningConfig, PromptTuningConfig
+    gpt2 = kind == "gpt2"
+    if method in ("lora", "dora"):
+        return LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.0, bias="none", use_dora=method == "dora",
+                          target_modules=targets, fan_in_fan_out=gpt2, task_type="CAUSAL_LM")
+    if method == "ia3":
+        ia3_targets = args.targets.split(",") if args.targets else (["c_attn", "mlp.c_proj"] if gpt2 else ["k_proj", "v_proj", "down_proj"])
+        return IA3Config(target_modules=ia3_targets, feedforward_modules=["mlp.c_proj"] if gpt2 else ["down_proj"],
+                         fan_in_fan_out=gpt2, task_type="CAUSAL_LM")
+    if method == "prefix":
+        return PrefixTuningConfig(num_virtual_tokens=20, task_type="CAUSAL_LM")
+    if method == "prompt":
+        return PromptTuningConfig(num_virtual_tokens=20, task_type="CAUSAL_LM")
+    raise SystemExit(f"unknown method {method}")
+
+
 def cmd_train(args) -> None:
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
     model, name, kind = load_model(args.model)
     targets = args.targets.split(",") if args.targets else (
         ["c_attn"] if kind == "gpt2" else ["q_proj", "k_proj", "v_proj", "o_proj"])
-    config = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.0, bias="none",
-                        target_modules=targets, fan_in_fan_out=(kind == "gpt2"), task_type="CAUSAL_LM")
-    model = get_peft_model(model, config)
+    if args.method == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+    else:
+        model = get_peft_model(model, peft_config(args.method, args, kind, targets))
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4)
@@ -110,7 +130,7 @@ def cmd_train(args) -> None:
         times.append(time.perf_counter() - start)
     timed = times[1:]
     seconds = sum(timed)
-    emit({"bench": "train", "impl": "torch", "model": name, "method": "lora", "rank": args.rank,
+    emit({"bench": "train", "impl": "torch", "model": name, "method": args.method, "rank": args.rank,
           "targets": ",".join(targets), "seq": args.seq, "batch": args.batch, "steps": len(timed),
           "tokens_per_s": round(len(timed) * args.batch * args.seq / seconds, 1),
           "step_s": round(seconds / len(timed), 3), "trainable_params": sum(p.numel() for p in params),
@@ -179,6 +199,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up step")
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--targets", help="comma-separated module names (default q,k,v,o_proj; c_attn for GPT-2)")
+    p.add_argument("--method", default="lora", choices=["lora", "dora", "ia3", "prefix", "prompt", "full"],
+                   help="fine-tuning method, configured as tailor-bench train --method does (default lora)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("prefill", help="one forward pass over a prompt, tokens/s")
