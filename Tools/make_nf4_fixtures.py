@@ -6,6 +6,14 @@ Writes `Tests/QuantTests/Fixtures/bnb_4bit.safetensors` and `bnb_int8.safetensor
 the plain and the double-quantized absmax, quant maps, offset and the dequantized tensor. Each
 case's parameters (shape, blocksize, quant type) are in the file's `__metadata__` as JSON.
 
+Also writes two tiny Llama checkpoints (`bnb-llama-nf4/`, `bnb-llama-int8/`): a random model
+(fixed seed) loaded by transformers with `BitsAndBytesConfig(load_in_4bit=True, nf4, double
+quantization)` or `load_in_8bit=True` on the CPU and saved with `save_pretrained`, with
+`expected.json` holding transformers' logits for fixed input ids and the logits of the same model
+with the saved quantized weights decoded to Float32 by bitsandbytes (`dequantized_logits`:
+transformers' CPU products also round activations — bf16 for 4-bit, int8 for 8-bit — which
+Tailor does not).
+
 Run: ~/.cache/tailor/pyenv/bin/python Tools/make_nf4_fixtures.py
 (venv: ~/.cache/tailor/pyenv with torch 2.13 CPU, bitsandbytes==0.50.2, safetensors)
 """
@@ -92,8 +100,65 @@ def int8():
     save_file(tensors, OUT / "bnb_int8.safetensors", metadata=meta)
 
 
+def decoded_logits(model, config, folder, ids):
+    """Logits of `model` with every quantized linear weight in `folder` decoded to Float32 by
+    bitsandbytes (transformers' CPU products also round activations: to bf16 for 4-bit on CPUs
+    with AVX-512 BF16, to int8 for 8-bit)."""
+    from safetensors.torch import load_file
+    from transformers import LlamaForCausalLM
+    saved = load_file(folder / "model.safetensors")
+    decoded = LlamaForCausalLM(config).eval()
+    decoded.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        for name, module in decoded.named_modules():
+            if not isinstance(module, torch.nn.Linear) or name + ".weight" not in saved:
+                continue
+            w = name + ".weight"
+            if name + ".SCB" in saved:
+                module.weight.copy_(F.int8_vectorwise_dequant(saved[w], saved[name + ".SCB"]))
+            elif w + ".absmax" in saved:
+                parts = {k[len(w) + 1:]: v for k, v in saved.items() if k.startswith(w + ".")}
+                state = F.QuantState.from_dict(parts, device=torch.device("cpu"))
+                module.weight.copy_(F.dequantize_4bit(saved[w], state))
+        return decoded(ids).logits.reshape(-1).tolist()
+
+
+def tiny_llama_checkpoints():
+    import tempfile
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, LlamaConfig, LlamaForCausalLM
+    torch.manual_seed(2024)
+    config = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                         tie_word_embeddings=True, attn_implementation="eager")
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(1.0 + 0.1 * torch.randn(p.shape) if "norm" in name else 0.08 * torch.randn(p.shape))
+    ids = torch.randint(0, 128, (1, 8), generator=torch.Generator().manual_seed(7))
+    with tempfile.TemporaryDirectory() as dense:
+        model.save_pretrained(dense)
+        configs = {
+            "nf4": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                      bnb_4bit_compute_dtype=torch.float32),
+            "int8": BitsAndBytesConfig(load_in_8bit=True),
+        }
+        for name, qc in configs.items():
+            q = AutoModelForCausalLM.from_pretrained(dense, quantization_config=qc, device_map="cpu", dtype=torch.float32,
+                                                     attn_implementation="eager")
+            q.eval()
+            out = OUT / f"bnb-llama-{name}"
+            q.save_pretrained(out)
+            (out / "generation_config.json").unlink(missing_ok=True)
+            with torch.no_grad():
+                logits = q(ids).logits
+            expected = {"input_ids": ids.tolist(), "logits_shape": list(logits.shape), "logits": logits.reshape(-1).tolist()}
+            expected["dequantized_logits"] = decoded_logits(model, config, out, ids)
+            (out / "expected.json").write_text(json.dumps(expected))
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     four_bit()
     int8()
+    tiny_llama_checkpoints()
     print("bitsandbytes", bnb.__version__, "->", OUT)
