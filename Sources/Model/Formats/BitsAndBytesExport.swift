@@ -56,8 +56,11 @@ public enum BitsAndBytesExport {
         try RawSafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
         var config = try JSONSerialization.jsonObject(with: ModelExport.configJSON(for: model)) as? [String: Any] ?? [:]
         config["quantization_config"] = quantizationConfig(fourBit: fourBit)
-        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
-            .write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+        // JSONSerialization writes 6.0 as 6; transformers insists on a float threshold.
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self)
+            .replacingOccurrences(of: "\"llm_int8_threshold\" : 6\n", with: "\"llm_int8_threshold\" : 6.0\n")
+            .replacingOccurrences(of: "\"llm_int8_threshold\" : 6,", with: "\"llm_int8_threshold\" : 6.0,")
+        try Data(json.utf8).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
     }
 
     /// The tensors of one 4-bit weight, named relative to the layer.
