@@ -30,15 +30,16 @@ final class AdamW8bitTests: XCTestCase {
             for (name, n) in sizes {
                 let want = Array(expected[name]![(row * n)..<((row + 1) * n)])
                 let got = params[name]!.tensor.scalars
-                // Each step moves a weight by about lr = 1e-2; a state code that rounds the other
-                // way near a midpoint shifts it by far less.
-                XCTAssertLessThan(maxAbs(got, want), 2e-4, "\(name) after step \(step)")
+                // Each step moves a weight by about lr = 1e-2; the two agree to Float32 rounding.
+                print("AdamW8bit \(name) after step \(step): max |Δ| vs bitsandbytes = \(maxAbs(got, want))")
+                XCTAssertLessThan(maxAbs(got, want), 1e-5, "\(name) after step \(step)")
             }
         }
         guard case let .quantized(s1, a1, s2, a2)? = optimizer.states["big"] else { return XCTFail("big should have 8-bit state") }
         guard case .full? = optimizer.states["small"] else { return XCTFail("small should have Float32 state") }
         let bnbS1 = try fixture.bytes("big.state1"), bnbS2 = try fixture.bytes("big.state2")
         let same1 = zip(s1, bnbS1).filter { $0 == $1 }.count, same2 = zip(s2, bnbS2).filter { $0 == $1 }.count
+        print("AdamW8bit final codes equal to bitsandbytes: state1 \(same1)/\(s1.count), state2 \(same2)/\(s2.count)")
         XCTAssertGreaterThan(Double(same1) / Double(s1.count), 0.99)
         XCTAssertGreaterThan(Double(same2) / Double(s2.count), 0.99)
         XCTAssertLessThan(maxAbs(a1, try fixture.floats("big.absmax1")), 1e-5)

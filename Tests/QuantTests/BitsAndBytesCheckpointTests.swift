@@ -36,6 +36,7 @@ final class BitsAndBytesCheckpointTests: XCTestCase {
         let e = try expected("nf4")
         let ours = try logits(model, e)
         // Same weights decoded to Float32 by bitsandbytes: equal up to summation order.
+        print("nf4 checkpoint: max |Δlogit| vs decoded \(maxAbsoluteError(ours, try XCTUnwrap(e.dequantized_logits))), vs transformers \(maxAbsoluteError(ours, e.logits))")
         XCTAssertLessThan(maxAbsoluteError(ours, try XCTUnwrap(e.dequantized_logits)), 2e-5)
         // transformers' CPU 4-bit product rounds activations to bf16.
         XCTAssertLessThan(maxAbsoluteError(ours, e.logits), 0.05)
@@ -47,6 +48,7 @@ final class BitsAndBytesCheckpointTests: XCTestCase {
         let e = try expected("int8")
         let ours = try logits(model, e)
         // Same weights decoded to Float32: equal up to summation order.
+        print("int8 checkpoint: max |Δlogit| vs decoded \(maxAbsoluteError(ours, try XCTUnwrap(e.dequantized_logits))), vs transformers \(maxAbsoluteError(ours, e.logits))")
         XCTAssertLessThan(maxAbsoluteError(ours, try XCTUnwrap(e.dequantized_logits)), 2e-5)
         // transformers' int8 matmul also rounds the activations to 8 bits.
         XCTAssertLessThan(maxAbsoluteError(ours, e.logits), 0.1)

@@ -178,10 +178,17 @@ public struct FourBitMatrix: Sendable {
             packed.withUnsafeBufferPointer { packed in
                 absmax.withUnsafeBufferPointer { absmax in
                     let start = range.lowerBound * columns, end = range.upperBound * columns
-                    for e in start..<end {
-                        let byte = packed[e >> 1]
-                        let q = e & 1 == 0 ? byte >> 4 : byte & 0x0F
-                        output[e - start] = code[Int(q)] * absmax[e / blockSize]
+                    var e = start
+                    while e < end {
+                        // One block (or the part of it inside the range) at a time.
+                        let block = e / blockSize, blockEnd = Swift.min(end, (block + 1) * blockSize)
+                        let scale = absmax[block]
+                        while e < blockEnd {
+                            let byte = packed[e >> 1]
+                            let q = e & 1 == 0 ? byte >> 4 : byte & 0x0F
+                            output[e - start] = code[Int(q)] * scale
+                            e += 1
+                        }
                     }
                 }
             }
