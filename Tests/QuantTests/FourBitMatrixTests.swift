@@ -72,6 +72,10 @@ final class FourBitMatrixTests: XCTestCase {
         XCTAssertThrowsError(try FourBitMatrix(type: .nf4, rows: 4, columns: 16, blockSize: 64, packed: packed, scales: .nested(badNested), name: "w")) {
             XCTAssertEqual($0 as? QuantizationStateError, .wrongCount(tensor: "w", part: "nested_absmax", expected: 1, actual: 2))
         }
+        let hugeBlocks = FourBitMatrix.NestedScales(codes: [0], absmax: [1], map: DynamicQuantizationMap.signed, blockSize: .max, offset: 0)
+        XCTAssertThrowsError(try FourBitMatrix(type: .nf4, rows: 4, columns: 16, blockSize: 64, packed: packed, scales: .nested(hugeBlocks), name: "w")) {
+            XCTAssertEqual($0 as? QuantizationStateError, .invalidState(tensor: "w", reason: "nested blocksize \(Int.max)"))
+        }
         XCTAssertThrowsError(try FourBitMatrix(quantizing: [1, 2, 3], rows: 2, columns: 2, name: "w")) {
             XCTAssertEqual($0 as? QuantizationStateError, .invalidShape(tensor: "w", shape: [2, 2]))
         }

@@ -97,7 +97,9 @@ public struct FourBitMatrix: Sendable {
             absmax = a
         case .nested(let s):
             guard s.codes.count == blocks else { throw QuantizationStateError.wrongCount(tensor: name, part: "absmax", expected: blocks, actual: s.codes.count) }
-            guard s.blockSize > 0 else { throw QuantizationStateError.invalidState(tensor: name, reason: "nested blocksize \(s.blockSize)") }
+            guard s.blockSize > 0, s.blockSize <= 1 << 20 else {
+                throw QuantizationStateError.invalidState(tensor: name, reason: "nested blocksize \(s.blockSize)")
+            }
             let nestedBlocks = (blocks + s.blockSize - 1) / s.blockSize
             guard s.absmax.count == nestedBlocks else {
                 throw QuantizationStateError.wrongCount(tensor: name, part: "nested_absmax", expected: nestedBlocks, actual: s.absmax.count)
