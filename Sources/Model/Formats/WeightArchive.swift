@@ -92,6 +92,10 @@ struct WeightReader {
     mutating func linear(_ name: String, out: Int, in inp: Int, bias: Bool) throws -> any LinearLayer {
         let b = bias ? try parameter(name + ".bias", [out]) : nil
         if let m = try quantizedMatrix(name + ".weight", rows: out, columns: inp) { return QuantizedLinear(weight: m, bias: b) }
+        if let q = try BitsAndBytesWeights.linear(name, rows: out, columns: inp, bias: b, in: archive) {
+            used.formUnion(q.names)
+            return q.layer
+        }
         return Linear(weight: try parameter(name + ".weight", [out, inp]), bias: b)
     }
 

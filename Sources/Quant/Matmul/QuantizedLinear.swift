@@ -1,7 +1,8 @@
 import Foundation
 import Tensor
 
-/// y = x·Wᵀ + b with W a ``QuantizedMatrix``, differentiable with respect to x.
+/// y = x·Wᵀ + b with W a ``RowDecodableMatrix`` (GGML blocks, NF4/FP4, INT8), differentiable with
+/// respect to x.
 ///
 /// W is never expanded whole: each worker decodes a tile of rows into a small reused Float32 buffer
 /// (sized to stay in L2) and multiplies it with BLAS (`sgemm`, or `sgemv` for a single row), so
@@ -9,7 +10,7 @@ import Tensor
 /// The backward pass computes dx = dy·W the same way; W itself is frozen and gets no gradient.
 extension Tensor {
     /// Quantized linear: x [..., In] · W[Out, In]ᵀ + bias [Out].
-    public static func linear(_ x: Tensor, quantizedWeight w: QuantizedMatrix, bias: Tensor? = nil) -> Tensor {
+    public static func linear<W: RowDecodableMatrix>(_ x: Tensor, quantizedWeight w: W, bias: Tensor? = nil) -> Tensor {
         precondition(x.shape.last == w.columns, "quantized linear: input \(x.shape) does not fit weight \(w.rows)x\(w.columns)")
         let rows = x.count / Swift.max(1, w.columns)
         let out = Tensor.build(Array(x.shape.dropLast()) + [w.rows]) { y in
@@ -34,11 +35,11 @@ extension Tensor {
 /// The tiled products behind the quantized linear op.
 enum QuantizedProduct {
     /// Rows of W decoded per tile: about 1.5 MB of Float32, enough rows for efficient GEMM tiles.
-    static func tileRows(_ w: QuantizedMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 393_216 / w.columns)) }
+    static func tileRows(_ w: some RowDecodableMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 393_216 / w.columns)) }
 
     /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias). Workers take disjoint tiles of W, hence disjoint
     /// column blocks of y.
-    static func forward(x: UnsafePointer<Float>, rows: Int, weight w: QuantizedMatrix, bias: Tensor?, y: UnsafeMutablePointer<Float>) {
+    static func forward(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, bias: Tensor?, y: UnsafeMutablePointer<Float>) {
         let tile = tileRows(w), tiles = (w.rows + tile - 1) / tile
         let (k, n) = (w.columns, w.rows)
         BLAS.withSingleThread {
@@ -47,7 +48,7 @@ enum QuantizedProduct {
                 defer { scratch.deallocate() }
                 for t in range {
                     let r0 = t * tile, r1 = Swift.min(n, r0 + tile)
-                    w.dequantizeRows(r0..<r1, into: scratch)
+                    w.decodeRows(r0..<r1, into: scratch)
                     BLAS.gemm(transA: false, transB: true, m: rows, n: r1 - r0, k: k, a: x, lda: k,
                               b: scratch, ldb: k, c: y + r0, ldc: n)
                 }
@@ -62,7 +63,7 @@ enum QuantizedProduct {
 
     /// dx[rows, In] = dy[rows, Out]·W. Workers take disjoint row blocks of dy/dx and each walks all
     /// tiles of W (a tile is decoded once per worker).
-    static func backward(dy: UnsafePointer<Float>, rows: Int, weight w: QuantizedMatrix, dx: UnsafeMutablePointer<Float>) {
+    static func backward(dy: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, dx: UnsafeMutablePointer<Float>) {
         let tile = tileRows(w), (k, n) = (w.columns, w.rows)
         BLAS.withSingleThread {
             Parallel.forRanges(rows, minimumChunk: 8) { range in
@@ -71,7 +72,7 @@ enum QuantizedProduct {
                 var r0 = 0
                 while r0 < n {
                     let r1 = Swift.min(n, r0 + tile)
-                    w.dequantizeRows(r0..<r1, into: scratch)
+                    w.decodeRows(r0..<r1, into: scratch)
                     BLAS.gemm(transA: false, transB: false, m: range.count, n: k, k: r1 - r0,
                               a: dy + range.lowerBound * n + r0, lda: n, b: scratch, ldb: k,
                               beta: r0 == 0 ? 0 : 1, c: dx + range.lowerBound * k, ldc: k)
