@@ -12,13 +12,10 @@ public enum ModelExport {
     public static func save(_ model: any CausalLanguageModel, to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var tensors: [String: Tensor] = [:]
-        let (architecture, configuration) = try ArchitectureRegistry.exportConfiguration(of: model)
+        let (architecture, _) = try ArchitectureRegistry.exportConfiguration(of: model)
         collect(model, path: "", conv1D: architecture.conv1DSuffixes, into: &tensors)
         try SafetensorsWriter.write(tensors, to: directory.appendingPathComponent("model.safetensors"), metadata: ["format": "pt"])
-        var object = configuration
-        object["torch_dtype"] = "float32"
-        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            .write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+        try configJSON(for: model).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
     }
 
     /// Adds the base weights of `module` (at `path`) and its children to `tensors`.
@@ -39,5 +36,12 @@ public enum ModelExport {
             tensors[prefix + name] = value
         }
         for (name, child) in module.children { collect(child, path: prefix + name, conv1D: conv1D, into: &tensors) }
+    }
+
+    /// `config.json` contents for `model` (Float32 weights), from its architecture.
+    static func configJSON(for model: any CausalLanguageModel) throws -> Data {
+        var object = try ArchitectureRegistry.exportConfiguration(of: model).1
+        object["torch_dtype"] = "float32"
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 }

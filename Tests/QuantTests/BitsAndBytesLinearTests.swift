@@ -60,7 +60,7 @@ final class BitsAndBytesLinearTests: XCTestCase {
         let model = try LlamaModel(configuration: c, seed: 11)
         let replaced = try WeightQuantization.nf4.quantizeLinearLayers(of: model)
         XCTAssertEqual(replaced.count, 14)  // 7 projections per layer; lm_head stays dense
-        try LoRA.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj", "down_proj"])), to: model)
+        try Adapters.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj", "down_proj"])), to: model)
         let adapters = model.namedParameters().filter { $0.parameter.isTrainable }
         XCTAssertEqual(adapters.count, 12)
         XCTAssertTrue(adapters.allSatisfy { $0.name.contains("lora_") })

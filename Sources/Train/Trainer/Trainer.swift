@@ -6,7 +6,7 @@ import Tensor
 /// Trains a model's trainable parameters (all of them, or the adapters PEFT added).
 ///
 /// ```swift
-/// try LoRA.apply(LoRAConfiguration(rank: 8, targetModules: .names(["q_proj", "v_proj"])), to: model)
+/// try Adapters.apply(LoRAConfiguration(rank: 8, targetModules: .names(["q_proj", "v_proj"])), to: model)
 /// let trainer = try Trainer(model: model, configuration: TrainingConfiguration(epochs: 2))
 /// let history = try trainer.fit(train: batches) { event in print(event); return .proceed }
 /// ```
