@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "QuantTests", dependencies: ["Quant", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "Train", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "TestSupport"], exclude: ["Fixtures"]),
     ]

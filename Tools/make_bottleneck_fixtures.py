@@ -58,16 +58,22 @@ CASES = {
         mh_adapter=True, output_adapter=True, reduction_factor={"1": 4, "default": 8}, non_linearity="gelu",
         original_ln_before=True, original_ln_after=True, residual_before_ln=False, ln_after=True,
         adapter_residual_before_ln=True, scaling="channel")),
-    # An adapter left out of layer 0, a learned scalar scaling, a leaky relu.
+    # An adapter left out of layer 0, a constant scaling, a leaky relu, the adapter's residual added
+    # after its own layer norm.
     "gpt2-custom": ("gpt2", "custom", BnConfig(
         mh_adapter=False, output_adapter=True, reduction_factor=4, non_linearity="leakyrelu", leave_out=[0],
-        original_ln_before=False, original_ln_after=True, residual_before_ln=True, ln_after=True,
-        scaling="learned")),
+        original_ln_before=False, original_ln_after=True, residual_before_ln=True, ln_after=True, scaling=0.5)),
+    # Only after attention, a learned scalar scaling (no layer norm after it, which would make its
+    # gradient vanish), sigmoid.
+    "gpt2-learned": ("gpt2", "learned", BnConfig(
+        mh_adapter=True, output_adapter=False, reduction_factor=16, non_linearity="sigmoid",
+        original_ln_before=True, residual_before_ln=False, scaling="learned", init_weights="houlsby")),
 }
 
 
 def base_model(arch):
     model = ARCHS[arch].from_pretrained(BASES / arch, attn_implementation="eager")
+    model.config.name_or_path = f"tiny-models/{arch}"  # what save_adapter records as model_name
     model.eval()
     adapters.init(model)
     return model
@@ -135,7 +141,7 @@ def make_case(case, arch, name, config, seed):
         losses.append(step_loss.item())
     (out / "expected.json").write_text(json.dumps({
         "architecture": arch, "adapter_name": name, "input_ids": ids.tolist(), "targets": targets.tolist(),
-        "loss": float(loss), "learning_rate": 1e-2, "weight_decay": 0.0, "adamw_losses": losses}, indent=1))
+        "loss": loss.item(), "learning_rate": 1e-2, "weight_decay": 0.0, "adamw_losses": losses}, indent=1))
     print(f"{case}: {len(params)} tensors, loss {float(loss):.5f} -> {losses[-1]:.5f}")
 
 

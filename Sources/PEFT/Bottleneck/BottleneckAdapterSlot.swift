@@ -1,0 +1,70 @@
+import Model
+import Tensor
+
+/// The residual join after one sub-layer of a decoder block holding named bottleneck adapters —
+/// AdapterHub's `attention_adapters` / `output_adapters` (its `BottleneckLayer`). Without an adapter
+/// in use it is the plain join `output + residual`, so installing it leaves the model unchanged.
+///
+/// The adapter used follows ``AdapterRouting/selection``: the active one, none (`.base`), or one per
+/// batch row. Adapters sit under the child `adapters`, so their parameters get AdapterHub's paths
+/// (`model.layers.0.output_adapters.adapters.NAME.adapter_up.weight`).
+public final class BottleneckAdapterSlot: Module {
+    /// Which of the block's two joins this is.
+    public let location: BottleneckLocation
+    /// The adapter applied under the `.active` selection, if any.
+    public private(set) var activeAdapter: String?
+    private let store = AdapterSet()
+
+    /// An empty slot (the plain residual join).
+    public init(location: BottleneckLocation) { self.location = location }
+
+    /// Adapters by name.
+    public var adapters: [String: BottleneckAdapter] { store.adapters }
+
+    public var children: [(name: String, module: any Module)] { [("adapters", store)] }
+
+    /// Adds (or replaces) the adapter `name`.
+    public func setAdapter(_ name: String, _ adapter: BottleneckAdapter) { store.adapters[name] = adapter }
+
+    /// Removes the adapter `name` (deactivating it if active).
+    public func removeAdapter(_ name: String) {
+        store.adapters[name] = nil
+        if activeAdapter == name { activeAdapter = nil }
+    }
+
+    /// Selects the adapter to apply (nil for the plain join).
+    public func setActiveAdapter(_ name: String?) throws {
+        if let name, store.adapters[name] == nil { throw BottleneckError.adapterName("no bottleneck adapter named '\(name)'") }
+        activeAdapter = name
+    }
+
+    /// `output` (the sub-layer's output) joined with the block's `residual`, through the selected adapter.
+    public func callAsFunction(_ output: Tensor, residual: Tensor) -> Tensor {
+        switch AdapterRouting.selection {
+        case .base: return output + residual
+        case .active: return join(output, residual, adapter: activeAdapter)
+        case .perRow(let names):
+            let rows = output.shape.first ?? 0
+            // A list that does not fit the batch is a caller error: fall back to the shared setting.
+            guard names.count == rows else { return join(output, residual, adapter: activeAdapter) }
+            if rows == 1 || Set(names).count == 1 { return join(output, residual, adapter: names[0]) }
+            let parts = (0..<rows).map { b in
+                join(output.slice(axis: 0, b..<b + 1), residual.slice(axis: 0, b..<b + 1), adapter: names[b])
+            }
+            return Tensor.concat(parts, axis: 0)
+        }
+    }
+
+    private func join(_ output: Tensor, _ residual: Tensor, adapter name: String?) -> Tensor {
+        guard let name, let adapter = store.adapters[name] else { return output + residual }
+        return adapter(output, residual: residual)
+    }
+
+    /// The `adapters` node: one child per adapter name.
+    final class AdapterSet: Module {
+        var adapters: [String: BottleneckAdapter] = [:]
+        var children: [(name: String, module: any Module)] {
+            adapters.keys.sorted().map { ($0, adapters[$0]!) }
+        }
+    }
+}
