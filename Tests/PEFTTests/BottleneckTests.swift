@@ -225,6 +225,21 @@ final class BottleneckTests: XCTestCase {
         }
     }
 
+    func testCachedDecodingAppliesTheAdapterLikeTheFullPass() throws {
+        for name in ["llama-double_seq_bn", "gpt2-seq_bn"] {
+            let c = try Case(name)
+            let model = try c.baseModel()
+            try Bottleneck.load(from: c.adapter, into: model)
+            let row = Array(c.ids.prefix(c.run.input_ids[0].count))
+            let full = try model.forward(ModelInput(tokens: row), cache: nil).scalars
+            let d = model.description
+            let cache = KVCache(layers: d.layerCount, batchSize: 1, kvHeads: d.kvHeadCount, headDimension: d.headDimension)
+            var stepped: [Float] = try model.forward(ModelInput(tokens: Array(row.prefix(3))), cache: cache).scalars
+            for token in row.dropFirst(3) { stepped += try model.forward(ModelInput(tokens: [token]), cache: cache).scalars }
+            XCTAssertLessThan(maxAbsoluteError(stepped, full), 1e-4, name)
+        }
+    }
+
     func testPerRowSelectionMixesAdapterAndBaseInOneBatch() throws {
         let c = try Case("llama-double_seq_bn")
         let model = try c.baseModel()

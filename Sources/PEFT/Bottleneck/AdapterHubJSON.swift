@@ -2,12 +2,19 @@
 /// particular, floating-point numbers keep their fraction (`1.0`), which AdapterHub relies on
 /// (it tells a constant `scaling` from other settings by its Python type).
 public indirect enum AdapterHubJSON: Sendable, Equatable {
+    /// `null`.
     case null
+    /// `true` / `false`.
     case bool(Bool)
+    /// An integer, written without a fraction.
     case int(Int)
+    /// A float, always written with a fraction or exponent (`1.0`, `1e-05`).
     case double(Double)
+    /// A string, escaped as Python's `ensure_ascii` does.
     case string(String)
+    /// A list.
     case array([AdapterHubJSON])
+    /// An object, written with its keys sorted.
     case object([String: AdapterHubJSON])
 
     /// The text, two-space indented, keys sorted, ending without a newline.
