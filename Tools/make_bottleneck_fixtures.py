@@ -32,7 +32,7 @@ import sys
 
 import torch
 import adapters
-from adapters import BnConfig, DoubleSeqBnConfig, SeqBnConfig
+from adapters import BnConfig, DoubleSeqBnConfig, ParBnConfig, SeqBnConfig
 from safetensors.torch import load_file, save_file
 from transformers import GPT2LMHeadModel, LlamaForCausalLM
 
@@ -48,6 +48,8 @@ CASES = {
     "llama-seq_bn": ("llama", "pfeiffer", SeqBnConfig(reduction_factor=8)),
     # Houlsby: after attention and after the feed-forward output; defaults (swish, reduction 16).
     "llama-double_seq_bn": ("llama", "houlsby", DoubleSeqBnConfig()),
+    # He et al.: parallel to the feed-forward block, reading its input; scaling 4, relu.
+    "llama-par_bn": ("llama", "parallel", ParBnConfig(reduction_factor=8)),
     "gpt2-seq_bn": ("gpt2", "pfeiffer", SeqBnConfig(reduction_factor=4, non_linearity="gelu_new")),
     "gpt2-double_seq_bn": ("gpt2", "houlsby", DoubleSeqBnConfig(reduction_factor=8, non_linearity="tanh")),
     # The less common switches: a new layer norm after the bottleneck, a learned per-channel scaling,
@@ -142,7 +144,7 @@ def make_case(case, arch, name, config, seed):
     (out / "expected.json").write_text(json.dumps({
         "architecture": arch, "adapter_name": name, "input_ids": ids.tolist(), "targets": targets.tolist(),
         "loss": loss.item(), "learning_rate": 1e-2, "weight_decay": 0.0, "adamw_losses": losses}, indent=1))
-    print(f"{case}: {len(params)} tensors, loss {float(loss):.5f} -> {losses[-1]:.5f}")
+    print(f"{case}: {len(params)} tensors, loss {loss.item():.5f} -> {losses[-1]:.5f}")
 
 
 def check(directory):

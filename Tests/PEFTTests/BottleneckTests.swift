@@ -43,7 +43,7 @@ final class BottleneckTests: XCTestCase {
     }
 
     private static let caseNames = ["llama-seq_bn", "llama-double_seq_bn", "gpt2-seq_bn", "gpt2-double_seq_bn",
-                                    "llama-custom", "gpt2-custom", "gpt2-learned"]
+                                    "llama-custom", "gpt2-custom", "gpt2-learned", "llama-par_bn"]
 
     private func cases() throws -> [Case] { try Self.caseNames.map(Case.init) }
 
@@ -73,7 +73,7 @@ final class BottleneckTests: XCTestCase {
 
     func testLocationsFollowTheConfiguration() throws {
         let counts = ["llama-seq_bn": 2, "llama-double_seq_bn": 4, "gpt2-seq_bn": 2, "gpt2-double_seq_bn": 4,
-                      "llama-custom": 4, "gpt2-custom": 1, "gpt2-learned": 2]
+                      "llama-custom": 4, "gpt2-custom": 1, "gpt2-learned": 2, "llama-par_bn": 2]
         for c in try cases() {
             let model = try c.baseModel()
             try Bottleneck.load(from: c.adapter, into: model)
@@ -340,7 +340,6 @@ final class BottleneckTests: XCTestCase {
     func testUnsupportedOrUnknownSettingsGetTypedErrors() throws {
         XCTAssertEqual(try config { _ in }.get().configuration, .seqBottleneck(reductionFactor: 4, nonLinearity: "gelu_new"))
         let cases: [(String, (inout [String: Any]) -> Void, BottleneckError)] = [
-            ("parallel", { $0["is_parallel"] = true }, .unsupported("is_parallel: true")),
             ("gating", { $0["use_gating"] = true }, .unsupported("use_gating: true")),
             ("phm", { $0["phm_layer"] = true }, .unsupported("phm_layer: true")),
             ("ln_before", { $0["ln_before"] = true }, .unsupported("ln_before: true")),

@@ -11,7 +11,8 @@ import Tensor
 ///     y   = original_ln_after ? out + r : out
 ///
 /// With `seq_bn` (Pfeiffer) that is y = x + f(x) with x = h + r; with `double_seq_bn` (Houlsby)
-/// y = r + h + f(h). Parameters are named as AdapterHub names them inside the adapter
+/// y = r + h + f(h). A parallel adapter (`is_parallel`, `par_bn`) reads the residual instead:
+/// u = up(act(down(r))) · scaling (then LN(u) with `ln_after`), y = u + h (+ r with `original_ln_after`). Parameters are named as AdapterHub names them inside the adapter
 /// (`adapter_down.0.weight`, `adapter_up.bias`, `adapter_norm_after.weight`, `scaling`).
 public final class BottleneckAdapter: Module {
     /// Down-projection weight [bottleneck, hidden] and bias [bottleneck].
@@ -88,23 +89,35 @@ public final class BottleneckAdapter: Module {
     /// the block's residual stream r, both [..., hidden].
     public func callAsFunction(_ output: Tensor, residual: Tensor) -> Tensor {
         let c = configuration
+        if c.isParallel {
+            let u = bottleneck(residual)
+            let out = (normAfter.map { norm(u, $0) } ?? u) + output
+            return c.originalLayerNormAfter ? out + residual : out
+        }
         let x = c.originalLayerNormBefore ? output + residual : output
         let adapterResidual = c.residualBeforeLayerNorm ? output : x
-        var u = Tensor.linear(activation(Tensor.linear(x, weight: downWeight.tensor, bias: downBias.tensor)),
-                              weight: upWeight.tensor, bias: upBias.tensor)
-        u = learnedScaling.map { u * $0.tensor } ?? (constantScaling == 1 ? u : u * constantScaling)
-        if c.dropout > 0 && GradientMode.isEnabled { u = u.dropout(c.dropout, using: &random) }
+        let u = bottleneck(x)
         var out: Tensor
         if let normAfter {
-            let norm = { (t: Tensor) in
-                Tensor.layerNorm(t, weight: normAfter.weight.tensor, bias: normAfter.bias.tensor, epsilon: Self.layerNormEpsilon)
-            }
-            out = c.adapterResidualBeforeLayerNorm ? norm(u + adapterResidual) : norm(u) + adapterResidual
+            out = c.adapterResidualBeforeLayerNorm ? norm(u + adapterResidual, normAfter) : norm(u, normAfter) + adapterResidual
         } else {
             out = u + adapterResidual
         }
         if c.originalLayerNormAfter { out = out + residual }
         return out
+    }
+
+    /// up(act(down(x))) · scaling, with dropout while training.
+    private func bottleneck(_ x: Tensor) -> Tensor {
+        var u = Tensor.linear(activation(Tensor.linear(x, weight: downWeight.tensor, bias: downBias.tensor)),
+                              weight: upWeight.tensor, bias: upBias.tensor)
+        u = learnedScaling.map { u * $0.tensor } ?? (constantScaling == 1 ? u : u * constantScaling)
+        if configuration.dropout > 0 && GradientMode.isEnabled { u = u.dropout(configuration.dropout, using: &random) }
+        return u
+    }
+
+    private func norm(_ x: Tensor, _ p: (weight: Parameter, bias: Parameter)) -> Tensor {
+        Tensor.layerNorm(x, weight: p.weight.tensor, bias: p.bias.tensor, epsilon: Self.layerNormEpsilon)
     }
 
     /// Normal samples redrawn until they fall within ±`bound` (PyTorch's `trunc_normal_`).

@@ -3,7 +3,7 @@ import Foundation
 /// Reading and writing the `config` block of AdapterHub's `adapter_config.json`.
 ///
 /// Reading throws ``BottleneckError/unsupported(_:)`` for settings Tailor does not implement
-/// (parallel, gated, PHM/Compacter, invertible and cross adapters, `ln_before`, stochastic depth,
+/// (gated, PHM/Compacter, invertible and cross adapters, `ln_before`, stochastic depth,
 /// `residual_before_ln: "post_add"`, other AdapterHub methods) and for keys `BnConfig` does not have.
 /// ``adapterHubJSON`` writes every `BnConfig` key, so AdapterHub reads the block unchanged.
 extension BottleneckConfiguration: Decodable {
@@ -42,7 +42,7 @@ extension BottleneckConfiguration: Decodable {
         if let architecture = try value(String.self, "architecture") {
             throw BottleneckError.unsupported("AdapterHub method '\(architecture)' (only bottleneck adapters)")
         }
-        for key in ["is_parallel", "use_gating", "phm_layer", "ln_before", "cross_adapter"] where try value(Bool.self, key) == true {
+        for key in ["use_gating", "phm_layer", "ln_before", "cross_adapter"] where try value(Bool.self, key) == true {
             throw BottleneckError.unsupported("\(key): true")
         }
         if let inv = try value(String.self, "inv_adapter") { throw BottleneckError.unsupported("inv_adapter '\(inv)'") }
@@ -67,7 +67,8 @@ extension BottleneckConfiguration: Decodable {
                   scaling: try Self.decodeScaling(c, Key("scaling")),
                   dropout: try value(Float.self, "dropout") ?? 0,
                   initWeights: try value(String.self, "init_weights") ?? "bert",
-                  leaveOut: try value([Int].self, "leave_out") ?? [])
+                  leaveOut: try value([Int].self, "leave_out") ?? [],
+                  isParallel: try value(Bool.self, "is_parallel") ?? false)
         try validate()
     }
 
@@ -112,7 +113,7 @@ extension BottleneckConfiguration: Decodable {
         o["ln_after"] = .bool(layerNormAfter)
         o["init_weights"] = .string(initWeights)
         o["init_weights_seed"] = .null
-        o["is_parallel"] = .bool(false)
+        o["is_parallel"] = .bool(isParallel)
         switch scaling {
         case .constant(let s): o["scaling"] = .double(Double(s))  // AdapterHub requires a float here
         case .learned: o["scaling"] = .string("learned")

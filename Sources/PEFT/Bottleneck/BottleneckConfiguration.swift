@@ -35,13 +35,17 @@ public struct BottleneckConfiguration: Sendable, Equatable {
     public var initWeights: String
     /// Block indices that get no adapter (`leave_out`).
     public var leaveOut: [Int]
+    /// A parallel adapter (`is_parallel`, He et al. 2021): it reads the sub-layer's input residual
+    /// instead of its output, and its result is added to both (`original_ln_before` and
+    /// `residual_before_ln` do not apply).
+    public var isParallel: Bool
 
     /// A configuration with `BnConfig`'s defaults for everything not given.
     public init(attentionAdapter: Bool, outputAdapter: Bool, reductionFactor: ReductionFactor, nonLinearity: String,
                 originalLayerNormBefore: Bool = false, originalLayerNormAfter: Bool = true,
                 residualBeforeLayerNorm: Bool = true, layerNormAfter: Bool = false,
                 adapterResidualBeforeLayerNorm: Bool = false, scaling: BottleneckScaling = .constant(1),
-                dropout: Float = 0, initWeights: String = "bert", leaveOut: [Int] = []) {
+                dropout: Float = 0, initWeights: String = "bert", leaveOut: [Int] = [], isParallel: Bool = false) {
         self.attentionAdapter = attentionAdapter
         self.outputAdapter = outputAdapter
         self.reductionFactor = reductionFactor
@@ -55,6 +59,7 @@ public struct BottleneckConfiguration: Sendable, Equatable {
         self.dropout = dropout
         self.initWeights = initWeights
         self.leaveOut = leaveOut
+        self.isParallel = isParallel
     }
 
     /// Pfeiffer et al. (2020), AdapterHub's `seq_bn`: one adapter after the feed-forward output, on
@@ -71,13 +76,25 @@ public struct BottleneckConfiguration: Sendable, Equatable {
              nonLinearity: nonLinearity, originalLayerNormBefore: false)
     }
 
-    /// The preset named as in AdapterHub (`seq_bn`/`pfeiffer`, `double_seq_bn`/`houlsby`).
+    /// He et al. (2021), AdapterHub's `par_bn`: one parallel adapter beside the feed-forward block,
+    /// reading its input residual; relu, reduction factor 2, scaling 4, zero-initialised up-projection.
+    public static func parallelBottleneck(reductionFactor: Double = 2, nonLinearity: String = "relu",
+                                          scaling: BottleneckScaling = .constant(4)) -> Self {
+        Self(attentionAdapter: false, outputAdapter: true, reductionFactor: .uniform(reductionFactor),
+             nonLinearity: nonLinearity, scaling: scaling, initWeights: "mam_adapter", isParallel: true)
+    }
+
+    /// The preset named as in AdapterHub (`seq_bn`/`pfeiffer`, `double_seq_bn`/`houlsby`,
+    /// `par_bn`/`parallel`, `scaled_par_bn`/`scaled_parallel`).
     public static func preset(named name: String) throws -> Self {
         switch name.lowercased() {
         case "seq_bn", "pfeiffer": return .seqBottleneck()
         case "double_seq_bn", "houlsby": return .doubleSeqBottleneck()
+        case "par_bn", "parallel": return .parallelBottleneck()
+        case "scaled_par_bn", "scaled_parallel": return .parallelBottleneck(scaling: .learned)
         default:
-            throw BottleneckError.unsupported("adapter configuration '\(name)' (supported: seq_bn, pfeiffer, double_seq_bn, houlsby)")
+            throw BottleneckError.unsupported(
+                "adapter configuration '\(name)' (supported: seq_bn, pfeiffer, double_seq_bn, houlsby, par_bn, parallel, scaled_par_bn)")
         }
     }
 
