@@ -1,20 +1,13 @@
 import Foundation
 
-/// AdapterHub's `adapter_config.json`: the adapter's ``BottleneckConfiguration`` (`config`), its
-/// name, and facts about the model it was made for.
+/// AdapterHub's `adapter_config.json`: the adapter's ``BottleneckConfiguration`` (`config`, with
+/// the model facts `hidden_size`, `model_type` and `model_name` beside it), its name and the format
+/// version.
 public struct AdapterHubAdapterConfig: Sendable, Equatable, Decodable {
-    /// The `config` block (a preset name such as "seq_bn" in old files is expanded).
+    /// The `config` block and the model facts (a preset name such as "seq_bn" in old files is expanded).
     public var configuration: BottleneckConfiguration
     /// The adapter's name, which its tensor keys contain.
     public var name: String
-    /// `hidden_size` of the model it was made for.
-    public var hiddenSize: Int?
-    /// `model_type` ("llama", "gpt2", …).
-    public var modelType: String?
-    /// `model_class` ("LlamaForCausalLM", …).
-    public var modelClass: String?
-    /// `model_name`, the base model's name or path.
-    public var modelName: String?
     /// `version`, e.g. "adapters.1.3.0".
     public var version: String?
 
@@ -22,15 +15,10 @@ public struct AdapterHubAdapterConfig: Sendable, Equatable, Decodable {
     /// renames it applies to files of the old `adapter-transformers` (`gelu` → `gelu_new`).
     public static let formatVersion = "adapters.1.3.0"
 
-    /// A description of an adapter for a model.
-    public init(configuration: BottleneckConfiguration, name: String, hiddenSize: Int?, modelType: String?,
-                modelClass: String? = nil, modelName: String? = nil, version: String? = formatVersion) {
+    /// The file for adapter `name`.
+    public init(configuration: BottleneckConfiguration, name: String, version: String? = formatVersion) {
         self.configuration = configuration
         self.name = name
-        self.hiddenSize = hiddenSize
-        self.modelType = modelType
-        self.modelClass = modelClass
-        self.modelName = modelName
         self.version = version
     }
 
@@ -53,10 +41,9 @@ public struct AdapterHubAdapterConfig: Sendable, Equatable, Decodable {
             throw BottleneckError.invalidConfiguration("'name' is missing")
         }
         self.name = name
-        hiddenSize = try? c.decodeIfPresent(Int.self, forKey: .hiddenSize)
-        modelType = try? c.decodeIfPresent(String.self, forKey: .modelType)
-        modelClass = try? c.decodeIfPresent(String.self, forKey: .modelClass)
-        modelName = try? c.decodeIfPresent(String.self, forKey: .modelName)
+        configuration.hiddenSize = try? c.decodeIfPresent(Int.self, forKey: .hiddenSize)
+        configuration.modelType = try? c.decodeIfPresent(String.self, forKey: .modelType)
+        configuration.modelName = try? c.decodeIfPresent(String.self, forKey: .modelName)
         version = try? c.decodeIfPresent(String.self, forKey: .version)
         // Files of the old adapter-transformers (no version) name activations differently.
         if version == nil, let renamed = ["gelu": "gelu_new", "gelu_orig": "gelu"][configuration.nonLinearity] {
@@ -67,9 +54,17 @@ public struct AdapterHubAdapterConfig: Sendable, Equatable, Decodable {
     /// The file's JSON, keys as AdapterHub writes them.
     public var adapterHubJSON: AdapterHubJSON {
         func text(_ s: String?) -> AdapterHubJSON { s.map { .string($0) } ?? .null }
+        let c = configuration
         return .object([
-            "config": configuration.adapterHubJSON, "name": .string(name), "hidden_size": hiddenSize.map { .int($0) } ?? .null,
-            "model_type": text(modelType), "model_class": text(modelClass), "model_name": text(modelName), "version": text(version),
+            "config": c.adapterHubJSON, "name": .string(name), "hidden_size": c.hiddenSize.map { .int($0) } ?? .null,
+            "model_type": text(c.modelType), "model_class": text(c.modelType.flatMap(Self.modelClass)),
+            "model_name": text(c.modelName), "version": text(version),
         ])
+    }
+
+    /// transformers' causal-LM class for a `model_type`, as AdapterHub records it.
+    static func modelClass(_ modelType: String) -> String? {
+        ["llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
+         "gpt2": "GPT2LMHeadModel"][modelType]
     }
 }

@@ -17,6 +17,7 @@ public enum Bottleneck {
     public static func apply(_ configuration: BottleneckConfiguration, to model: any CausalLanguageModel,
                              adapterName: String = "default", seed: UInt64 = 0) throws -> [String] {
         try configuration.validate()
+        let configuration = configuration.recordingFacts(of: model)
         let hidden = model.description.hiddenSize
         var plan: [(path: String, adapter: BottleneckAdapter)] = []
         var rng = SeededRandom(seed: seed)

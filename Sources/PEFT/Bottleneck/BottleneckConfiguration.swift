@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// A bottleneck adapter's settings: the `config` block of AdapterHub's `adapter_config.json`
 /// (`BnConfig` in the `adapters` library), with AdapterHub's key names and defaults.
@@ -39,6 +40,13 @@ public struct BottleneckConfiguration: Sendable, Equatable {
     /// instead of its output, and its result is added to both (`original_ln_before` and
     /// `residual_before_ln` do not apply).
     public var isParallel: Bool
+    /// Width of the model the adapter was made for (`hidden_size`, beside the `config` block in the
+    /// file); recorded when the adapter is installed.
+    public var hiddenSize: Int?
+    /// `model_type` of the model the adapter was made for ("llama", "gpt2", …).
+    public var modelType: String?
+    /// `model_name`: the base model's name or path, if known.
+    public var modelName: String?
 
     /// A configuration with `BnConfig`'s defaults for everything not given.
     public init(attentionAdapter: Bool, outputAdapter: Bool, reductionFactor: ReductionFactor, nonLinearity: String,
@@ -113,6 +121,14 @@ public struct BottleneckConfiguration: Sendable, Equatable {
     public func hasAdapter(at location: BottleneckLocation, layer: Int) -> Bool {
         guard !leaveOut.contains(layer) else { return false }
         return location == .attention ? attentionAdapter : outputAdapter
+    }
+
+    /// This configuration with the facts of `model` filled in where unknown (hidden size, model type).
+    public func recordingFacts(of model: any CausalLanguageModel) -> Self {
+        var c = self
+        c.hiddenSize = c.hiddenSize ?? model.description.hiddenSize
+        c.modelType = c.modelType ?? model.description.modelType
+        return c
     }
 
     /// Checks the settings are usable.

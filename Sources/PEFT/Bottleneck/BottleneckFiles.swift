@@ -30,7 +30,7 @@ extension Bottleneck {
     }
 
     /// Loads a folder written by AdapterHub's `save_adapter(dir, name, use_safetensors=True)` (or by
-    /// ``save(adapterName:of:to:modelName:)``) into `model` as adapter `adapterName` (default: the
+    /// ``save(adapterName:of:to:)``) into `model` as adapter `adapterName` (default: the
     /// name in the file), frozen and active.
     ///
     /// Every tensor must belong to an adapter location the configuration enables, in a block the
@@ -40,7 +40,7 @@ extension Bottleneck {
     public static func load(from directory: URL, into model: any CausalLanguageModel,
                             adapterName: String? = nil) throws -> AdapterHubAdapterConfig {
         let config = try readConfig(at: directory)
-        let configuration = config.configuration
+        let configuration = config.configuration.recordingFacts(of: model)
         let weightsURL = directory.appendingPathComponent(weightsFileName)
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
             throw BottleneckError.malformedFolder(path: directory.path, reason: "no \(weightsFileName) (only safetensors adapters are read)")
@@ -81,7 +81,7 @@ extension Bottleneck {
         if let extra = unused.sorted().first {
             throw BottleneckError.incompatibleTensor(name: extra, reason: unexpectedReason(extra, blocks: blocks, configuration: configuration))
         }
-        if let h = config.hiddenSize, h != hidden {
+        if let h = config.configuration.hiddenSize, h != hidden {
             throw BottleneckError.unsupportedModel("the adapter was made for hidden size \(h), the model has \(hidden)")
         }
         try install(plan, named: adapterName ?? config.name, in: model)
@@ -105,27 +105,18 @@ extension Bottleneck {
     /// Saves adapter `adapterName` as AdapterHub's `save_adapter(dir, name, use_safetensors=True)`
     /// does: `adapter_config.json` (the adapter's own configuration, remembered by the model) and
     /// `adapter.safetensors` with AdapterHub's keys. Files are written atomically.
-    public static func save(adapterName: String = "default", of model: any CausalLanguageModel, to directory: URL,
-                            modelName: String? = nil) throws {
+    public static func save(adapterName: String = "default", of model: any CausalLanguageModel, to directory: URL) throws {
         let params = adapterParameters(in: model, adapterName: adapterName)
         guard let configuration = slots(in: model).lazy.compactMap({ $0.slot.adapters[adapterName]?.configuration }).first,
               !params.isEmpty else {
             throw BottleneckError.adapterName("no bottleneck adapter named '\(adapterName)' in the model")
         }
-        let d = model.description
-        let config = AdapterHubAdapterConfig(configuration: configuration, name: adapterName, hiddenSize: d.hiddenSize,
-                                             modelType: d.modelType, modelClass: modelClass(d.modelType), modelName: modelName)
+        let config = AdapterHubAdapterConfig(configuration: configuration, name: adapterName)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var tensors: [String: Tensor] = [:]
         for (key, p) in params { tensors[key] = p.value }
         try SafetensorsWriter.write(tensors, to: directory.appendingPathComponent(weightsFileName))
         try Data((config.adapterHubJSON.rendered() + "\n").utf8)
             .write(to: directory.appendingPathComponent(configFileName), options: .atomic)
-    }
-
-    /// transformers' causal-LM class for a `model_type`, as AdapterHub records it.
-    static func modelClass(_ modelType: String) -> String? {
-        ["llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
-         "gpt2": "GPT2LMHeadModel"][modelType]
     }
 }
