@@ -1,7 +1,7 @@
 /// A JSON value written the way Python's `json.dump(indent=2, sort_keys=True)` writes it — in
 /// particular, floating-point numbers keep their fraction (`1.0`), which AdapterHub relies on
 /// (it tells a constant `scaling` from other settings by its Python type).
-public indirect enum AdapterHubJSON: Sendable, Equatable {
+public indirect enum AdapterHubJSON: Sendable, Equatable, Encodable {
     /// `null`.
     case null
     /// `true` / `false`.
@@ -52,5 +52,18 @@ public indirect enum AdapterHubJSON: Sendable, Equatable {
             }
         }
         return out + "\""
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let items): try c.encode(items)
+        case .object(let members): try c.encode(members)
+        }
     }
 }

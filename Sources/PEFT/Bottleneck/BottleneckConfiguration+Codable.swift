@@ -6,7 +6,7 @@ import Foundation
 /// (gated, PHM/Compacter, invertible and cross adapters, `ln_before`, stochastic depth,
 /// `residual_before_ln: "post_add"`, other AdapterHub methods) and for keys `BnConfig` does not have.
 /// ``adapterHubJSON`` writes every `BnConfig` key, so AdapterHub reads the block unchanged.
-extension BottleneckConfiguration: Decodable {
+extension BottleneckConfiguration: Codable {
     private struct Key: CodingKey {
         let stringValue: String
         init(_ s: String) { stringValue = s }
@@ -93,6 +93,9 @@ extension BottleneckConfiguration: Decodable {
         case let other: throw BottleneckError.unsupported("scaling '\(other ?? "?")' (a number, \"learned\" or \"channel\")")
         }
     }
+
+    /// Encodes the `config` block (``adapterHubJSON``); the model facts belong to the file around it.
+    public func encode(to encoder: any Encoder) throws { try adapterHubJSON.encode(to: encoder) }
 
     /// The block as AdapterHub writes it: every `BnConfig` key, unused PHM settings at their defaults.
     public var adapterHubJSON: AdapterHubJSON {
