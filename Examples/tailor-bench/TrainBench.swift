@@ -11,6 +11,7 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Micro-batch size.") var batch = 1
     @Option(help: "Timed optimizer steps (after one warm-up step).") var steps = 3
     @Option(help: "LoRA rank.") var rank = 8
+    @Option(help: "Method: lora, dora, ia3, prefix, prompt, bottleneck or full.") var method: FineTuningMethod = .lora
     @Flag(help: "Keep GGUF weights quantized (frozen base in its file format).") var quantized = false
     @Option(help: "Positions with a target per row (default: all but the last), like a masked prompt.") var targetsPerRow: Int?
     @Option(help: "Comma-separated target modules (or all-linear) (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
@@ -20,8 +21,12 @@ struct TrainBench: ParsableCommand {
         let gpt2 = loaded.model is GPT2Model
         let names = targets.map { $0.split(separator: ",").map(String.init) }
             ?? (gpt2 ? ["c_attn"] : ["q_proj", "k_proj", "v_proj", "o_proj"])
-        let selection: TargetModules = names == ["all-linear"] ? .allLinear : .names(names)
-        try LoRA.apply(LoRAConfiguration(rank: rank, alpha: Float(2 * rank), targetModules: selection), to: loaded.model)
+        let selection: TargetModules? = targets == nil ? nil : (names == ["all-linear"] ? .allLinear : .names(names))
+        if let adapter = try method.defaultAdapter(for: loaded.model, rank: rank, targets: selection) {
+            try Adapters.apply(adapter, to: loaded.model)
+        } else {
+            try TrainableLayers.all.apply(to: loaded.model)
+        }
         let vocab = loaded.model.description.vocabularySize
         let batches = (0...steps).map { i -> TrainingBatch in
             let ids = BenchModels.randomTokens(batch * seq, vocabulary: vocab, seed: UInt64(i))
@@ -41,7 +46,7 @@ struct TrainBench: ParsableCommand {
         let timed = stepTimes.dropFirst()
         let seconds = timed.reduce(0, +)
         emit([("bench", .string("train")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
-              ("method", .string(quantized ? "lora-quantized-base" : "lora")), ("rank", .int(rank)),
+              ("method", .string(method.rawValue + (quantized ? "-quantized-base" : ""))), ("rank", .int(rank)),
               ("targets", .string(names.joined(separator: ","))), ("seq", .int(seq)), ("batch", .int(batch)),
               ("steps", .int(timed.count)), ("tokens_per_s", .number(Double(timed.count * batch * seq) / seconds, decimals: 1)),
               ("step_s", .number(seconds / Double(timed.count), decimals: 3)),
@@ -49,3 +54,4 @@ struct TrainBench: ParsableCommand {
               ("peak_rss_mb", .number(peakRSSMegabytes() ?? .nan, decimals: 0))])
     }
 }
+extension FineTuningMethod: ExpressibleByArgument {}

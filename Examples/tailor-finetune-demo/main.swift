@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import Tailor
 
-/// The fine-tuning demo: measure the default model on a held-out task, teach it with LoRA for a few
-/// minutes, measure again, and save the adapter (PEFT format) and the loss curve (SVG).
+/// The fine-tuning demo: measure the default model on a held-out task, teach it with a fine-tuning
+/// method (LoRA by default) for a few minutes, measure again, and save the result (an adapter in
+/// PEFT format, or fully tuned weights) and the loss curve (SVG).
 struct FinetuneDemo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor-finetune-demo",
@@ -16,6 +17,8 @@ struct FinetuneDemo: ParsableCommand {
     @Option(help: "Micro-batch size.") var batchSize = 8
     @Option(help: "Peak learning rate.") var learningRate: Float = 1e-3
     @Option(help: "LoRA rank.") var rank = 16
+    @Option(help: "Method: lora, dora, ia3, prefix, prompt, bottleneck or full (full trains the top 4 blocks).")
+    var method: FineTuningMethod = .lora
     @Option(help: "Evaluate on at most this many held-out examples.") var evalLimit = 100
     @Flag(help: "Keep the base weights in their GGUF quantization (about 1.5 GB less memory).") var quantized = false
     @Option(help: "Seed for initialisation and data order.") var seed: UInt64 = 7
@@ -35,15 +38,14 @@ struct FinetuneDemo: ParsableCommand {
         let before = try evaluate(dataset, generator: generator, batchSize: 16, label: "Base model   ")
         printSamples("Before fine-tuning", before)
 
-        let lora = LoRAConfiguration(rank: rank, alpha: Float(2 * rank), targetModules: .allLinear,
-                                     baseModelNameOrPath: "Qwen/Qwen2.5-Coder-0.5B-Instruct")
-        try LoRA.apply(lora, to: m, seed: seed)
+        let adapter = try method.defaultAdapter(for: m, rank: rank, targets: .allLinear)
+        if let adapter { try Adapters.apply(adapter, to: m, seed: seed) } else { try TrainableLayers(trainTopBlocks: 4).apply(to: m) }
         let batches = dataset.train
         let steps = epochs * batches.batcher.batches(epoch: 0).count
         let config = TrainingConfiguration(epochs: epochs, learningRate: learningRate, warmupSteps: max(1, steps / 10),
                                            decay: .cosine, optimizer: .adamW(weightDecay: 0), maxGradientNorm: 1, seed: seed)
         let trainer = try Trainer(model: m, configuration: config)
-        log("LoRA r=\(rank) on all linear layers: \(m.parameterCount(trainableOnly: true)) trainable parameters; \(steps) steps over \(batches.tokenCount * epochs) tokens")
+        log("\(method.rawValue)\(method == .lora || method == .dora ? " r=\(rank) on all linear layers" : ""): \(m.parameterCount(trainableOnly: true)) trainable parameters; \(steps) steps over \(batches.tokenCount * epochs) tokens")
         let bar = ProgressBar(total: steps, label: "Fine-tuning  ", plainEvery: 5)
         let trainStart = Date()
         let history = try trainer.fit(train: batches) { event in
@@ -58,10 +60,10 @@ struct FinetuneDemo: ParsableCommand {
         let after = try evaluate(dataset, generator: generator, batchSize: 16, label: "Fine-tuned   ")
         printSamples("After fine-tuning", after)
 
-        let adapterURL = outURL.appendingPathComponent("adapter")
-        try LoRA.save(lora, of: m, to: adapterURL)
+        let adapterURL = outURL.appendingPathComponent(adapter == nil ? "model" : "adapter")
+        if adapter != nil { try Adapters.save(of: m, to: adapterURL) } else { try ModelExport.save(m, to: adapterURL) }
         let curveURL = outURL.appendingPathComponent("loss.svg")
-        try LossCurve.svg(history, title: "LoRA fine-tuning on the inventory-code task").write(to: curveURL, atomically: true, encoding: .utf8)
+        try LossCurve.svg(history, title: "\(method.rawValue) fine-tuning on the inventory-code task").write(to: curveURL, atomically: true, encoding: .utf8)
 
         print("""
 
@@ -70,7 +72,7 @@ struct FinetuneDemo: ParsableCommand {
             fine-tuned        \(pct(after.exactMatch))      \(pct(after.rougeL))
 
             trained \(steps) steps in \(ProgressBar.clock(trainSeconds)) (\(String(format: "%.1f", tokensPerSecond)) tok/s); loss \(String(format: "%.3f", history.steps.first?.loss ?? 0)) → \(String(format: "%.3f", history.steps.last?.loss ?? 0))
-            adapter (PEFT format): \(adapterURL.path)
+            \(adapter == nil ? "fine-tuned weights" : "adapter (PEFT format)"): \(adapterURL.path)
             loss curve: \(curveURL.path)
             """)
         let summary: [String: Any] = [
@@ -78,7 +80,8 @@ struct FinetuneDemo: ParsableCommand {
             "after": ["exact_match": round4(after.exactMatch), "rouge_l": round4(after.rougeL)],
             "train_seconds": round4(trainSeconds), "train_tokens_per_s": round4(tokensPerSecond), "steps": steps,
             "eval_examples": dataset.testPrompts.count, "total_seconds": round4(Date().timeIntervalSince(started)),
-            "peak_rss_mb": round4(peakRSSMegabytes()), "adapter": adapterURL.path,
+            "peak_rss_mb": round4(peakRSSMegabytes()), "output": adapterURL.path, "method": method.rawValue,
+            "trainable_params": m.parameterCount(trainableOnly: true),
         ]
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
@@ -104,5 +107,7 @@ func peakRSSMegabytes() -> Double {
           let kb = line.split(separator: " ").compactMap({ Double($0) }).first else { return 0 }
     return kb / 1024
 }
+
+extension FineTuningMethod: ExpressibleByArgument {}
 
 FinetuneDemo.main()

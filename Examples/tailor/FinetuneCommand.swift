@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import Tailor
 
-/// `tailor finetune`: train a LoRA adapter on a JSONL file and save it in PEFT format.
+/// `tailor finetune`: fine-tune with any method (LoRA, DoRA, IA3, prompt or prefix tuning, full
+/// fine-tuning, layer freezing) on a JSONL file; adapters are saved in PEFT format, fully tuned
+/// weights as a transformers folder.
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Train a LoRA adapter on a JSONL file; saves it in PEFT format with its loss curve.",
-        discussion: "Settings come from --config (a JSON file with \"training\", \"lora\" and \"data\" sections) and from flags; flags win.")
+        abstract: "Fine-tune on a JSONL file with LoRA, DoRA, IA3, prompt/prefix tuning or fully; saves the result with its loss curve.",
+        discussion: "Settings come from --config (a JSON file with \"method\", \"training\", \"lora\"/\"adapter\", \"freezing\" and \"data\" sections) and from flags; flags win.")
 
     @Option(help: "JSON config file (see README).") var config: String?
     @Option(name: .shortAndLong, help: "Base model folder or .gguf (default: the cached default model).") var model: String?
@@ -20,6 +22,7 @@ struct FinetuneCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var training: TrainingFlags
     @OptionGroup var lora: LoRAFlags
+    @OptionGroup var methodFlags: MethodFlags
     @Option(help: "Resume from a checkpoint folder written by an earlier run with the same settings.") var resume: String?
     @Flag(help: "Also print a one-line JSON summary.") var json = false
 
@@ -30,7 +33,7 @@ struct FinetuneCommand: ParsableCommand {
         var evalFile: String?
         var output: URL
         var training: TrainingConfiguration
-        var lora: LoRAConfiguration
+        var method: MethodPlan
         var data: DataConfig
     }
 
@@ -56,11 +59,10 @@ struct FinetuneCommand: ParsableCommand {
             trainingConfig.checkpointDirectory = outputURL.appendingPathComponent("checkpoints").path
         }
         try trainingConfig.validate()
-        var loraConfig = try lora.applied(to: file.lora ?? LoRAConfiguration())
-        if loraConfig.baseModelNameOrPath == nil { loraConfig.baseModelNameOrPath = model ?? file.model ?? "Qwen/Qwen2.5-Coder-0.5B-Instruct" }
-        try loraConfig.validate()
+        let method = try MethodPlan.resolve(flags: methodFlags, lora: lora, file: file,
+                                            baseModel: model ?? file.model ?? "Qwen/Qwen2.5-Coder-0.5B-Instruct")
         return Plan(modelPath: model ?? file.model, trainFile: trainFile, evalFile: evalFile, output: outputURL,
-                    training: trainingConfig, lora: loraConfig, data: data)
+                    training: trainingConfig, method: method, data: data)
     }
 
     func run() throws {
@@ -85,10 +87,19 @@ struct FinetuneCommand: ParsableCommand {
         let trainBatches = try PipelineBatches(train.prepared.train, config: plan.data, padID: padID, shuffle: true)
         let evalBatches = try evalExamples.isEmpty ? nil : PipelineBatches(evalExamples, config: plan.data, padID: padID, shuffle: false)
 
-        let wrapped = try LoRA.apply(plan.lora, to: m, seed: plan.training.seed)
+        var adapter = plan.method.adapter
+        if let prompt = adapter as? PromptTuningConfiguration { adapter = prompt.tokenizingInitializationText(with: tokenizer) }
+        var placement = "base weights"
+        if let adapter {
+            let paths = try Adapters.apply(adapter, to: m, seed: plan.training.seed)
+            placement = "\(paths.count) modules"
+        } else {
+            m.setTrainable(false)
+        }
+        if let freezing = plan.method.freezing { try freezing.apply(to: m) }
         let trainer = try Trainer(model: m, configuration: plan.training)
         log("\(train.prepared.report.format.rawValue) data, template \(train.prepared.report.template): \(train.prepared.train.count) training and \(evalExamples.count) evaluation examples; "
-            + "LoRA r=\(plan.lora.rank) on \(wrapped.count) layers, \(m.parameterCount(trainableOnly: true)) trainable parameters")
+            + "\(plan.method.name) on \(placement), \(m.parameterCount(trainableOnly: true)) trainable parameters")
 
         var bar: ProgressBar?
         var lastEval: EvaluationRecord?
@@ -108,9 +119,19 @@ struct FinetuneCommand: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(started)
 
-        try LoRA.save(plan.lora, of: m, to: plan.output)
+        var saved: [String] = []
+        if adapter != nil {
+            try Adapters.save(of: m, to: plan.output)
+            saved.append("adapter (PEFT format): \(plan.output.path)")
+        }
+        if plan.method.freezing != nil {
+            let folder = adapter == nil ? plan.output : plan.output.appendingPathComponent("model")
+            try ModelExport.save(m, to: folder)
+            try TokenizerExport.copy(from: modelURL, to: folder)
+            saved.append("fine-tuned weights (transformers folder): \(folder.path)")
+        }
         let curve = plan.output.appendingPathComponent("loss.svg")
-        try LossCurve.svg(history, title: "LoRA fine-tuning: \(URL(fileURLWithPath: plan.trainFile).lastPathComponent)")
+        try LossCurve.svg(history, title: "\(plan.method.name) fine-tuning: \(URL(fileURLWithPath: plan.trainFile).lastPathComponent)")
             .write(to: curve, atomically: true, encoding: .utf8)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -122,13 +143,14 @@ struct FinetuneCommand: ParsableCommand {
         if let e = lastEval ?? history.evaluations.last {
             lines.append(String(format: "eval: loss %.4f, perplexity %.3f, token accuracy %.2f%%", e.loss, e.perplexity, 100 * e.tokenAccuracy))
         }
-        lines.append("adapter (PEFT format): \(plan.output.path)")
+        lines += saved
         lines.append("loss curve: \(curve.path)")
         print(lines.joined(separator: "\n"))
         if json {
             var summary: [String: Any] = [
                 "steps": history.steps.count, "stop_reason": history.stopReason, "seconds": seconds,
-                "first_loss": Double(first), "last_loss": Double(last), "adapter": plan.output.path, "loss_curve": curve.path,
+                "first_loss": Double(first), "last_loss": Double(last), "output": plan.output.path, "loss_curve": curve.path,
+                "method": plan.method.name,
                 "train_examples": train.prepared.train.count, "eval_examples": evalExamples.count,
                 "trainable_parameters": m.parameterCount(trainableOnly: true),
             ]
@@ -212,11 +234,14 @@ struct LoRAFlags: ParsableArguments {
         if let rank { c.rank = rank }
         if let alpha { c.alpha = alpha }
         if let dropout { c.dropout = dropout }
-        if let targets {
-            let names = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            guard !names.isEmpty else { throw CLIError("--targets needs at least one module name") }
-            c.targetModules = names == ["all-linear"] ? .allLinear : .names(names)
-        }
+        if let targets { c.targetModules = try Self.modules(targets) }
         return c
+    }
+
+    /// Comma-separated module names, or all-linear.
+    static func modules(_ list: String) throws -> TargetModules {
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw CLIError("a module list needs at least one module name") }
+        return names == ["all-linear"] ? .allLinear : .names(names)
     }
 }

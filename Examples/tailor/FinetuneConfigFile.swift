@@ -13,7 +13,11 @@ import Tailor
 /// ```
 /// - `training`: any subset of `TrainingConfiguration`'s keys (the rest keep their defaults);
 ///   `optimizer` is `"adamW"`, `"sgd"` or an object such as `{"adamW": {"weightDecay": 0}}`.
+/// - `method`: `lora`, `dora`, `ia3`, `prefix`, `prompt`, `bottleneck` or `full` (as `--method`).
 /// - `lora`: PEFT's `adapter_config.json` keys (`LoRAConfiguration`).
+/// - `adapter`: any method's `adapter_config.json` keys; its `peft_type` picks the method.
+/// - `freezing`: `TrainableLayers`' keys (`freeze_bottom_fraction`, `train_top_blocks`,
+///   `train_patterns`, `freeze_patterns`) — which base weights train.
 /// - `data`: `DataConfig`'s keys; `template` may also be a name as for `--template`.
 /// Paths are relative to the working directory. Unknown keys are errors (except in `lora`, where
 /// PEFT's many other keys are accepted and ignored).
@@ -24,6 +28,9 @@ struct FinetuneConfigFile {
     var output: String?
     var training = TrainingConfiguration()
     var lora: LoRAConfiguration?
+    var method: FinetuneMethod?
+    var adapter: [String: Any]?
+    var freezing: TrainableLayers?
     var data = DataConfig()
     /// Whether `data.validationFraction` was given (otherwise nothing is held out of the training file).
     var setsValidationFraction = false
@@ -43,7 +50,7 @@ struct FinetuneConfigFile {
             throw CLIError("config file \(path) is not valid JSON")
         }
         func fail(_ message: String) -> CLIError { CLIError("config file \(path): \(message)") }
-        let known = ["model", "trainFile", "evalFile", "output", "training", "lora", "data"]
+        let known = ["model", "trainFile", "evalFile", "output", "method", "training", "lora", "adapter", "freezing", "data"]
         if let key = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail("unknown key \"\(key)\" (known: \(known.joined(separator: ", ")))")
         }
@@ -61,9 +68,17 @@ struct FinetuneConfigFile {
         trainFile = try string("trainFile")
         evalFile = try string("evalFile")
         output = try string("output")
+        if let name = try string("method") {
+            guard let m = FinetuneMethod(rawValue: name) else {
+                throw fail("\"method\" must be one of \(FinetuneMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            method = m
+        }
         do {
             if let t = try section("training") { training = try Self.training(from: t) }
             if let l = try section("lora") { lora = try Self.decode(LoRAConfiguration.self, from: l, section: "lora") }
+            adapter = try section("adapter")
+            if let f = try section("freezing") { freezing = try Self.decode(TrainableLayers.self, from: f, section: "freezing") }
             if let d = try section("data") {
                 try Self.checkKeys(d, of: DataConfig(), section: "data")
                 if let b = d["batching"] as? [String: Any] { try Self.checkKeys(b, of: BatchingOptions(), section: "data.batching") }
@@ -127,6 +142,13 @@ struct FinetuneConfigFile {
 
     static func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as? [String: Any] ?? [:]
+    }
+
+    /// Decodes an adapter section as `type`'s configuration.
+    static func decodeMethod(_ type: any AdapterMethod.Type, from object: [String: Any]) throws -> any AdapterMethod {
+        do { return try type.decodeConfiguration(from: JSONSerialization.data(withJSONObject: object)) } catch let error as DecodingError {
+            throw CLIError(describe(error, section: "adapter"))
+        }
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from object: [String: Any], section: String) throws -> T {

@@ -29,9 +29,11 @@ struct InspectCommand: ParsableCommand {
         }
         lines.append("parameters: \(dense + quantized) (\(quantized) in quantized blocks)")
         if let adapter = model.adapter {
-            let config = try LoRA.readConfiguration(at: URL(fileURLWithPath: adapter))
-            let data = try JSONEncoder().encode(config)
-            lines.append("adapter: " + (String(data: data, encoding: .utf8) ?? ""))
+            let folder = try AdapterFolder(at: URL(fileURLWithPath: adapter))
+            let method = type(of: folder.configuration).peftType
+            let scalars = folder.weights.values.reduce(0) { $0 + $1.count }
+            let data = try JSONEncoder().encode(folder.configuration)
+            lines.append("adapter: \(method), \(folder.weights.count) tensors, \(scalars) parameters " + (String(data: data, encoding: .utf8) ?? ""))
         }
         print(lines.joined(separator: "\n"))
     }

@@ -7,7 +7,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "A model folder (config.json + safetensors + tokenizer.json) or a .gguf file. Default: the cached default model.")
     var model: String?
 
-    @Option(help: "A LoRA adapter folder in PEFT format (adapter_config.json + adapter_model.safetensors).")
+    @Option(help: "An adapter folder: PEFT's format (LoRA, DoRA, IA3, prompt or prefix tuning — its peft_type decides).")
     var adapter: String?
 
     @Flag(help: "Keep GGUF weights in their quantized format (less memory).")
@@ -32,7 +32,7 @@ struct ModelOptions: ParsableArguments {
         let url = try modelURL()
         let model = try LanguageModel.loadModel(from: url, keepQuantized: quantized)
         let tokenizer = try TokenizerLoader.load(from: url)
-        if let adapter { try LoRA.load(from: URL(fileURLWithPath: adapter), into: model) }
+        if let adapter { try Adapters.load(from: URL(fileURLWithPath: adapter), into: model) }
         return (model, tokenizer)
     }
 }

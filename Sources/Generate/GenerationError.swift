@@ -6,6 +6,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
     case emptyLogits
     /// The prompt cannot be generated from (empty, or longer than the model's context).
     case invalidPrompt(String)
+    /// The request names an adapter the model does not hold.
+    case unknownAdapter(String, available: [String])
     /// No token can be sampled: every logit is -infinity or NaN (or they overflow).
     case noSampleableToken
 
@@ -14,6 +16,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
         case let .invalidConfig(field, reason): "invalid generation setting `\(field)`: \(reason)"
         case .emptyLogits: "the logits row is empty"
         case let .invalidPrompt(reason): "invalid prompt: \(reason)"
+        case let .unknownAdapter(name, available): "no adapter named '\(name)'; the model has \(available)"
         case .noSampleableToken: "no token can be sampled: all logits are -infinity or NaN"
         }
     }

@@ -1,6 +1,5 @@
 import Foundation
 import Model
-import PEFT
 import Tensor
 
 /// Which adapter a generation request uses.
@@ -9,7 +8,7 @@ public enum AdapterChoice: Sendable, Equatable {
     case current
     /// The bare base model.
     case none
-    /// A loaded LoRA adapter by name.
+    /// A loaded adapter by name.
     case named(String)
 }
 
@@ -80,18 +79,22 @@ public final class Generator {
         }
     }
 
-    /// Applies `choice` for the duration of `body`, restoring the previous adapter afterwards.
+    /// Runs `body` with `choice` as the task's adapter routing — the model's shared active adapter
+    /// is never changed, so concurrent requests cannot see each other's choice.
     private func withAdapter<R>(_ choice: AdapterChoice, _ body: () throws -> R) throws -> R {
-        let layers = LoRA.layers(in: model)
-        guard choice != .current, !layers.isEmpty || choice != .none else { return try body() }
-        let previous = layers.map { $0.layer.activeAdapter }
         switch choice {
-        case .current: break
-        case .none: try LoRA.setActiveAdapter(nil, in: model)
-        case .named(let name): try LoRA.setActiveAdapter(name, in: model)
+        case .current:
+            return try body()
+        case .none:
+            return try AdapterRouting.$selection.withValue(.base, operation: body)
+        case .named(let name):
+            let names = model.adapterNames()
+            guard names.contains(name) else {
+                throw GenerationError.unknownAdapter(name, available: names)
+            }
+            // One name: every row of this request uses that adapter.
+            return try AdapterRouting.$selection.withValue(.perRow([name]), operation: body)
         }
-        defer { for (l, p) in zip(layers, previous) { try? l.layer.setActiveAdapter(p) } }
-        return try body()
     }
 
     private func run(_ prompts: [[Int]], config: GenerationConfig, onEvent: ((Int, GenerationEvent) -> Bool)?) throws -> [GenerationResult] {

@@ -15,6 +15,8 @@ public final class KVCache {
     public let headDimension: Int
     /// Positions stored so far (the same for every layer once a forward pass completes).
     public private(set) var length = 0
+    /// Leading positions that hold a learned prefix's keys and values rather than tokens.
+    public internal(set) var prefixLength = 0
     /// Positions that fit before the next growth.
     public private(set) var capacity: Int
     private var keys: [TensorStorage]
@@ -80,5 +82,8 @@ public final class KVCache {
     func advance(by count: Int) { length += count }
 
     /// Forgets everything after the first `newLength` positions (e.g. to re-run a suffix).
-    public func truncate(to newLength: Int) { length = min(length, max(0, newLength)) }
+    public func truncate(to newLength: Int) {
+        length = min(length, max(0, newLength))
+        if length < prefixLength { length = 0; prefixLength = 0 }
+    }
 }

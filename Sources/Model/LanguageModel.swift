@@ -61,8 +61,23 @@ public protocol CausalLanguageModel: Module {
     var description: ModelDescription { get }
     /// Runs the model. With a cache, the tokens continue the cached sequence and their keys and
     /// values are appended (no autodiff through the cache). Returns logits [rows, V] for the
-    /// selected positions.
+    /// selected positions — the input's own tokens, never a learned prefix's virtual positions.
     func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor
+    /// Learned virtual positions put before every sequence (`prompt_encoder`: prompt or prefix
+    /// tuning), if any.
+    var sequencePrefix: (any SequencePrefix)? { get set }
+    /// Path of the list of decoder blocks (`model.layers`, `transformer.h`): what
+    /// `layers_to_transform` and block-wise freezing count.
+    var blockPath: String { get }
+}
+
+extension CausalLanguageModel {
+    /// The decoder block index in a module path under ``blockPath`` (`model.layers.3.mlp` → 3).
+    public func blockIndex(of path: String) -> Int? {
+        let prefix = blockPath + "."
+        guard path.hasPrefix(prefix) else { return nil }
+        return Int(path.dropFirst(prefix.count).prefix { $0 != "." })
+    }
 }
 
 /// Architecture-independent facts about a loaded model.
@@ -133,21 +148,78 @@ extension CausalLanguageModel {
         }
     }
 
-    /// The shared start of a forward pass: validates the input, reserves cache room, and returns
-    /// B, T, each token's position and the attention mask.
-    func beginForward(_ input: ModelInput, cache: KVCache?) throws -> (batch: Int, length: Int, positions: [Int32], mask: AttentionMask) {
+    /// The shared start of a forward pass: validates the input, resolves a learned prefix, reserves
+    /// cache room, and returns every query's position and the attention mask.
+    func beginForward(_ input: ModelInput, cache: KVCache?) throws -> ForwardPlan {
         try validate(input, cache: cache)
-        let positions = positions(for: input, cache: cache)
-        cache?.reserve(input.sequenceLength)
-        let mask = AttentionMask(causal: true, queryOffset: cache?.length ?? 0, keyStart: input.keyStart)
-        return (input.batchSize, input.sequenceLength, positions, mask)
+        let (b, t) = (input.batchSize, input.sequenceLength)
+        let cached = cache?.length ?? 0
+        // A prefix enters once per sequence: every pass without a cache, the first into a cache.
+        let fresh = cached == 0 ? try sequencePrefix?.resolve(batch: b, model: description) : nil
+        let p = fresh?.length ?? cache?.prefixLength ?? 0
+        var embeddings: Tensor?, keyValues: [(keys: Tensor, values: Tensor)]?
+        switch fresh?.content {
+        case .embeddings(let e)?: embeddings = e
+        case .keyValues(let kv)?: keyValues = kv
+        case nil: break
+        }
+        let virtualQueries = embeddings == nil ? 0 : p
+        // Token positions count from the end of the prefix; virtual inputs take 0..<P.
+        let tokenPositions = input.positions ?? (0..<input.tokens.count).map { Int32(cached - (cache?.prefixLength ?? 0) + $0 % t) }
+        var positions: [Int32] = []
+        positions.reserveCapacity(b * (t + virtualQueries))
+        for r in 0..<b {
+            positions += (0..<Int32(virtualQueries))
+            positions += tokenPositions[(r * t)..<((r + 1) * t)].map { $0 + Int32(p) }
+        }
+        if let bad = positions.max(), Int(bad) >= description.maxPositions {
+            throw ModelInputError.positionOutOfRange(bad, limit: description.maxPositions)
+        }
+        cache?.reserve(t + (fresh == nil ? 0 : p))
+        let mask = AttentionMask(causal: true, queryOffset: cached + (keyValues == nil ? 0 : p),
+                                 keyStart: input.keyStart.map { $0.map { $0 + p } }, prefixLength: p)
+        return ForwardPlan(batch: b, length: t, positions: positions, mask: mask, prefixLength: p,
+                           prefixEmbeddings: embeddings, prefixKeyValues: keyValues)
     }
 
-    /// Positions for `input`: given, or the cache length plus t.
-    func positions(for input: ModelInput, cache: KVCache?) -> [Int32] {
-        if let p = input.positions { return p }
-        let start = cache?.length ?? 0, t = input.sequenceLength
-        return (0..<input.tokens.count).map { Int32(start + $0 % t) }
+    /// Finishes a forward pass over hidden states h [B, P + T, C] (P virtual positions when the
+    /// prefix was embeddings): advances the cache, drops virtual positions, keeps the selected rows.
+    func endForward(_ h: Tensor, plan: ForwardPlan, input: ModelInput, cache: KVCache?) -> Tensor {
+        if let cache {
+            let written = h.shape[1] + (plan.prefixKeyValues == nil ? 0 : plan.prefixLength)
+            if cache.length == 0 && plan.prefixLength > 0 { cache.prefixLength = plan.prefixLength }
+            cache.advance(by: written)
+        }
+        let virtual = h.shape[1] - plan.length
+        let tokens = virtual > 0 ? h.split(axis: 1, sizes: [virtual, plan.length])[1] : h
+        return tokens.reshaped([plan.batch * plan.length, h.shape[2]]).selectingRows(input.logits, batch: plan.batch, length: plan.length)
+    }
+
+}
+
+/// What ``CausalLanguageModel/beginForward(_:cache:)`` works out for one pass.
+struct ForwardPlan {
+    /// B and T (the input's own tokens).
+    let batch: Int, length: Int
+    /// Position of every query row by row, virtual inputs first ([B·(P+T)] or [B·T]).
+    let positions: [Int32]
+    /// The mask for this pass.
+    let mask: AttentionMask
+    /// Virtual positions in this sequence (new this pass or already cached).
+    let prefixLength: Int
+    /// Virtual input embeddings [B, P, C] to put before the tokens (prompt tuning), this pass only.
+    let prefixEmbeddings: Tensor?
+    /// Per layer, keys and values [B, P, G, D] to put before the tokens' own (prefix tuning).
+    let prefixKeyValues: [(keys: Tensor, values: Tensor)]?
+
+    /// The attention context of decoder layer `layer`.
+    func context(layer: Int, cache: KVCache?) -> AttentionContext {
+        AttentionContext(positions: positions, mask: mask, cache: cache, layer: layer, prefix: prefixKeyValues?[layer])
+    }
+
+    /// Token embeddings [B, T, C] with the virtual ones put before them.
+    func withPrefix(_ embeddings: Tensor) -> Tensor {
+        prefixEmbeddings.map { Tensor.concat([$0, embeddings], axis: 1) } ?? embeddings
     }
 }
 

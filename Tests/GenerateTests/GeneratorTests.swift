@@ -51,13 +51,13 @@ final class GeneratorTests: XCTestCase {
     /// Per-request adapter choice without reloading; the model's own active adapter is restored.
     func testPerRequestAdapters() throws {
         let g = try generator()
-        try LoRA.load(from: Fixtures.url("PEFTTests", "peft-adapter"), into: g.model, adapterName: "tuned")
+        try Adapters.load(from: Fixtures.url("PEFTTests", "peft-adapter"), into: g.model, name: "tuned")
         let prompt = [3, 14, 15, 92, 65]
         let tuned = try g.generate(promptTokens: prompt, config: greedy, adapter: .named("tuned")).tokenIDs
         let base = try g.generate(promptTokens: prompt, config: greedy, adapter: .none).tokenIDs
         XCTAssertNotEqual(tuned, base, "the adapter changes greedy output on this prompt")
         XCTAssertEqual(try g.generate(promptTokens: prompt, config: greedy).tokenIDs, tuned, "active adapter restored")
-        try LoRA.setActiveAdapter(nil, in: g.model)
+        try Adapters.setActiveAdapter(nil, in: g.model)
         XCTAssertEqual(try g.generate(promptTokens: prompt, config: greedy).tokenIDs, base)
         XCTAssertThrowsError(try g.generate(promptTokens: prompt, config: greedy, adapter: .named("missing")))
     }

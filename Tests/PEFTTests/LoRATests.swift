@@ -20,10 +20,10 @@ final class LoRATests: XCTestCase {
     func testAdapterWrittenByPEFTGivesPEFTsLogits() throws {
         let model = try tinyLlama()
         let folder = Fixtures.url("PEFTTests", "peft-adapter")
-        let config = try LoRA.load(from: folder, into: model)
+        let config = try XCTUnwrap(try Adapters.load(from: folder, into: model) as? LoRAConfiguration)
         XCTAssertEqual(config.rank, 4)
         XCTAssertEqual(config.alpha, 8)
-        XCTAssertEqual(LoRA.layers(in: model).count, 8, "q/k/v/o in 2 layers")
+        XCTAssertEqual(model.adapterLayers(LoRALinear.self).count, 8, "q/k/v/o in 2 layers")
         let expected = try ExpectedLogits.load(folder)
         let got = try model.forward(ModelInput(tokens: expected.flatIDs, batchSize: expected.input_ids.count), cache: nil)
         XCTAssertLessThan(maxAbsoluteError(got.scalars, expected.logits), 1e-4)
@@ -32,14 +32,14 @@ final class LoRATests: XCTestCase {
     func testMergedEqualsUnmergedAndDiffersFromBase() throws {
         let model = try tinyLlama()
         let base = try logits(model)
-        try LoRA.load(from: Fixtures.url("PEFTTests", "peft-adapter"), into: model)
+        try Adapters.load(from: Fixtures.url("PEFTTests", "peft-adapter"), into: model)
         let adapted = try logits(model)
         XCTAssertGreaterThan(maxAbsoluteError(adapted, base), 1e-3, "the adapter must change the output")
-        try LoRA.merge(in: model)
+        try Adapters.merge(in: model)
         XCTAssertLessThan(maxAbsoluteError(try logits(model), adapted), 1e-4, "merged = unmerged")
-        try LoRA.unmerge(in: model)
+        try Adapters.unmerge(in: model)
         XCTAssertLessThan(maxAbsoluteError(try logits(model), adapted), 1e-4)
-        try LoRA.setActiveAdapter(nil, in: model)
+        try Adapters.setActiveAdapter(nil, in: model)
         XCTAssertLessThan(maxAbsoluteError(try logits(model), base), 1e-5, "no adapter = base model")
     }
 
@@ -47,29 +47,29 @@ final class LoRATests: XCTestCase {
         let model = try tinyLlama()
         var config = LoRAConfiguration(rank: 2, alpha: 4, targetModules: .names(["q_proj", "v_proj", "down_proj"]))
         config.useRSLoRA = true
-        try LoRA.apply(config, to: model, seed: 3)
+        try Adapters.apply(config, to: model, seed: 3)
         // Make B non-zero so the adapter matters.
         var rng = SeededRandom(seed: 9)
-        for (_, layer) in LoRA.layers(in: model) {
+        for (_, layer) in model.adapterLayers(LoRALinear.self) {
             try layer.adapters["default"]!.b.assign(Tensor.normal(layer.adapters["default"]!.b.shape, std: 0.1, using: &rng))
         }
         let before = try logits(model)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-lora-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try LoRA.save(config, of: model, to: dir)
+        try Adapters.save(of: model, to: dir)
         let file = try SafetensorsFile(contentsOf: dir.appendingPathComponent("adapter_model.safetensors"))
         XCTAssertTrue(file.tensorNames.contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"))
         XCTAssertTrue(file.tensorNames.contains("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"))
         XCTAssertEqual(file.tensorNames.count, 12)
         let fresh = try tinyLlama()
-        let loaded = try LoRA.load(from: dir, into: fresh)
+        let loaded = try Adapters.load(from: dir, into: fresh) as? LoRAConfiguration
         XCTAssertEqual(loaded, config)
         XCTAssertLessThan(maxAbsoluteError(try logits(fresh), before), 1e-6)
     }
 
     func testOnlyAdapterParametersTrainAndGetGradients() throws {
         let model = try tinyLlama()
-        let paths = try LoRA.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj"])), to: model)
+        let paths = try Adapters.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj"])), to: model)
         XCTAssertEqual(paths, ["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj",
                                "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj"])
         let trainable = model.namedParameters().filter { $0.parameter.isTrainable }
@@ -80,37 +80,37 @@ final class LoRATests: XCTestCase {
         let grads = loss.gradients()
         XCTAssertEqual(grads.count, 8, "gradients exist for the adapters only")
         // B starts at zero, so A's gradient is zero at first while B's is not.
-        let layer = LoRA.layers(in: model)[0].layer
+        let layer = model.adapterLayers(LoRALinear.self)[0].layer
         XCTAssertGreaterThan(grads[layer.adapters["default"]!.b]!.scalars.map(abs).max()!, 0)
     }
 
     func testTargetSelection() throws {
         let model = try tinyLlama()
-        XCTAssertEqual(LoRA.targetPaths(LoRAConfiguration(targetModules: .allLinear), in: model).count, 14, "7 per layer, not lm_head")
-        XCTAssertEqual(LoRA.targetPaths(LoRAConfiguration(targetModules: .pattern(#".*\.1\.mlp\.(up|down)_proj"#)), in: model),
+        XCTAssertEqual(LoRAConfiguration(targetModules: .allLinear).selection.paths(in: model) { $0 is any LinearLayer }.count, 14, "7 per layer, not lm_head")
+        XCTAssertEqual(LoRAConfiguration(targetModules: .pattern(#".*\.1\.mlp\.(up|down)_proj"#)).selection.paths(in: model) { $0 is any LinearLayer },
                        ["model.layers.1.mlp.up_proj", "model.layers.1.mlp.down_proj"])
-        XCTAssertEqual(LoRA.targetPaths(LoRAConfiguration(targetModules: .names(["o_proj"]), layersToTransform: [1]), in: model),
+        XCTAssertEqual(LoRAConfiguration(targetModules: .names(["o_proj"]), layersToTransform: [1]).selection.paths(in: model) { $0 is any LinearLayer },
                        ["model.layers.1.self_attn.o_proj"])
-        XCTAssertThrowsError(try LoRA.apply(LoRAConfiguration(targetModules: .names(["nope"])), to: model))
+        XCTAssertThrowsError(try Adapters.apply(LoRAConfiguration(targetModules: .names(["nope"])), to: model))
     }
 
     func testSeveralNamedAdaptersSwitchWithoutReloading() throws {
         let model = try tinyLlama()
         let base = try logits(model)
-        try LoRA.load(from: Fixtures.url("PEFTTests", "peft-adapter"), into: model, adapterName: "peft")
+        try Adapters.load(from: Fixtures.url("PEFTTests", "peft-adapter"), into: model, name: "peft")
         let peft = try logits(model)
-        try LoRA.apply(LoRAConfiguration(rank: 2, alpha: 2, targetModules: .names(["q_proj"])), to: model, adapterName: "other")
-        for (_, layer) in LoRA.layers(in: model) where layer.adapters["other"] != nil {
+        try Adapters.apply(LoRAConfiguration(rank: 2, alpha: 2, targetModules: .names(["q_proj"])), to: model, name: "other")
+        for (_, layer) in model.adapterLayers(LoRALinear.self) where layer.adapters["other"] != nil {
             try layer.adapters["other"]!.b.assign(Tensor.full(layer.adapters["other"]!.b.shape, 0.05))
         }
         let other = try logits(model)
-        XCTAssertEqual(LoRA.adapterNames(in: model), ["other", "peft"])
+        XCTAssertEqual(Adapters.names(in: model), ["other", "peft"])
         XCTAssertGreaterThan(maxAbsoluteError(other, peft), 1e-3)
-        try LoRA.setActiveAdapter("peft", in: model)
+        try Adapters.setActiveAdapter("peft", in: model)
         XCTAssertLessThan(maxAbsoluteError(try logits(model), peft), 1e-6)
-        try LoRA.setActiveAdapter(nil, in: model)
+        try Adapters.setActiveAdapter(nil, in: model)
         XCTAssertLessThan(maxAbsoluteError(try logits(model), base), 1e-6)
-        XCTAssertThrowsError(try LoRA.setActiveAdapter("missing", in: model))
+        XCTAssertThrowsError(try Adapters.setActiveAdapter("missing", in: model))
     }
 
     func testBadAdapterFilesAreTypedErrors() throws {
@@ -118,7 +118,7 @@ final class LoRATests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-badlora-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        XCTAssertThrowsError(try LoRA.load(from: dir, into: model)) { guard case .missingFile = $0 as? ModelLoadError else { return XCTFail("\($0)") } }
+        XCTAssertThrowsError(try Adapters.load(from: dir, into: model)) { guard case .notAnAdapterFolder = $0 as? AdapterError else { return XCTFail("\($0)") } }
         try #"{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj"]}"#
             .write(to: dir.appendingPathComponent("adapter_config.json"), atomically: true, encoding: .utf8)
         // A with the wrong input width.
@@ -126,16 +126,22 @@ final class LoRATests: XCTestCase {
             "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": Tensor.zeros([4, 31]),
             "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": Tensor.zeros([32, 4]),
         ], to: dir.appendingPathComponent("adapter_model.safetensors"))
-        XCTAssertThrowsError(try LoRA.load(from: dir, into: model)) { guard case .incompatibleAdapter = $0 as? LoRAError else { return XCTFail("\($0)") } }
+        XCTAssertThrowsError(try Adapters.load(from: dir, into: model)) { guard case .incompatibleAdapter = $0 as? AdapterError else { return XCTFail("\($0)") } }
         // A path that is not a linear layer.
         try SafetensorsWriter.write([
             "base_model.model.model.layers.0.input_layernorm.lora_A.weight": Tensor.zeros([4, 32]),
             "base_model.model.model.layers.0.input_layernorm.lora_B.weight": Tensor.zeros([32, 4]),
         ], to: dir.appendingPathComponent("adapter_model.safetensors"))
-        XCTAssertThrowsError(try LoRA.load(from: dir, into: model))
+        XCTAssertThrowsError(try Adapters.load(from: dir, into: model))
+        try SafetensorsWriter.write([
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": Tensor.zeros([4, 32]),
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": Tensor.zeros([32, 4]),
+        ], to: dir.appendingPathComponent("adapter_model.safetensors"))
         try #"{"peft_type": "LORA", "r": 4, "use_dora": true}"#
             .write(to: dir.appendingPathComponent("adapter_config.json"), atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try LoRA.load(from: dir, into: model)) { XCTAssertEqual($0 as? LoRAError, .unsupported("DoRA (use_dora)")) }
-        XCTAssertEqual(LoRA.layers(in: model).count, 0, "a failed load leaves the model untouched")
+        XCTAssertThrowsError(try Adapters.load(from: dir, into: model)) {
+            guard case .incompatibleAdapter(let reason) = $0 as? AdapterError, reason.contains("use_dora") else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(model.adapterLayers(LoRALinear.self).count, 0, "a failed load leaves the model untouched")
     }
 }

@@ -31,8 +31,8 @@ final class TrainerTests: XCTestCase {
         let folder = Fixtures.url("TrainTests", "lora-parity")
         let run = try JSONDecoder().decode(Run.self, from: Data(contentsOf: folder.appendingPathComponent("run.json")))
         let model = try tinyLlama()
-        try LoRA.load(from: folder.appendingPathComponent("initial-adapter"), into: model)
-        LoRA.makeTrainable(in: model)
+        try Adapters.load(from: folder.appendingPathComponent("initial-adapter"), into: model)
+        Adapters.makeTrainable(in: model)
         let config = TrainingConfiguration(maxSteps: 10, learningRate: run.lr, decay: .constant,
                                            optimizer: .adamW(weightDecay: run.weight_decay), maxGradientNorm: run.max_grad_norm)
         let trainer = try Trainer(model: model, configuration: config)
@@ -42,7 +42,7 @@ final class TrainerTests: XCTestCase {
         let expected = try SafetensorsFile(contentsOf: folder.appendingPathComponent("step1-gradients.safetensors"))
         let grads = try trainer.gradients(of: b)
         XCTAssertEqual(grads.count, expected.tensorNames.count)
-        for (path, layer) in LoRA.layers(in: model) {
+        for (path, layer) in model.adapterLayers(LoRALinear.self) {
             for (kind, p) in [("lora_A", layer.adapters["default"]!.a), ("lora_B", layer.adapters["default"]!.b)] {
                 let key = "base_model.model.\(path).\(kind).weight"
                 let name = "\(path).\(kind).default.weight"
@@ -67,7 +67,7 @@ final class TrainerTests: XCTestCase {
         let labB: [Int32] = [Tensor.ignoreIndex, Tensor.ignoreIndex, 60, 1, Tensor.ignoreIndex, Tensor.ignoreIndex]
         func trained(accumulate: Bool) throws -> [Float] {
             let model = try tinyLlama()
-            try LoRA.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj"]), initialization: .gaussian),
+            try Adapters.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj"]), initialization: .gaussian),
                            to: model, seed: 1)
             let data: [TrainingBatch] = accumulate
                 ? [TrainingBatch(inputIDs: rowA, labels: labA, batchSize: 1), TrainingBatch(inputIDs: rowB, labels: labB, batchSize: 1)]
@@ -97,14 +97,14 @@ final class TrainerTests: XCTestCase {
         let data = ShuffledBatches(items: syntheticBatches())
 
         let full = try tinyLlama()
-        try LoRA.apply(lora, to: full, seed: 7)
+        try Adapters.apply(lora, to: full, seed: 7)
         let uninterrupted = try Trainer(model: full, configuration: config).fit(train: data)
         XCTAssertEqual(uninterrupted.steps.count, 12)
         let checkpoint = dir.appendingPathComponent("checkpoint-5")
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("trainer_state.json").path))
 
         let resumedModel = try tinyLlama()
-        try LoRA.apply(lora, to: resumedModel, seed: 99)  // different init: the checkpoint must overwrite it
+        try Adapters.apply(lora, to: resumedModel, seed: 99)  // different init: the checkpoint must overwrite it
         let resumed = try Trainer(model: resumedModel, configuration: config).fit(train: data, resumingFrom: checkpoint)
         XCTAssertEqual(resumed.steps.count, 12)
         XCTAssertEqual(resumed.steps.suffix(7).map(\.loss), uninterrupted.steps.suffix(7).map(\.loss))
@@ -112,7 +112,7 @@ final class TrainerTests: XCTestCase {
 
     func testNaNLossStopsWithTheStep() throws {
         let model = try tinyLlama()
-        try LoRA.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
+        try Adapters.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
         try model.parameter(at: "model.norm.weight").assign(Tensor.full([32], .nan))
         let trainer = try Trainer(model: model, configuration: TrainingConfiguration(maxSteps: 3))
         XCTAssertThrowsError(try trainer.fit(train: FixedBatches(syntheticBatches()))) {
@@ -123,7 +123,7 @@ final class TrainerTests: XCTestCase {
 
     func testEarlyStoppingEvaluationAndHostStop() throws {
         let model = try tinyLlama()
-        try LoRA.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
+        try Adapters.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
         let data = FixedBatches(syntheticBatches())
         // An impossible min-delta: no evaluation counts as an improvement after the first.
         let trainer = try Trainer(model: model, configuration: TrainingConfiguration(
@@ -174,7 +174,7 @@ struct ShuffledBatches: TrainingBatches {
 extension TrainerTests {
     func testBadBatchesAreTypedErrors() throws {
         let model = try LanguageModel.loadModel(from: Fixtures.tinyModel("llama"))
-        try LoRA.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
+        try Adapters.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
         let trainer = try Trainer(model: model, configuration: TrainingConfiguration(maxSteps: 1))
         let outside = TrainingBatch(inputIDs: [1, 2, 3], labels: [2, 96, Tensor.ignoreIndex], batchSize: 1)
         XCTAssertThrowsError(try trainer.fit(train: FixedBatches([outside]))) {

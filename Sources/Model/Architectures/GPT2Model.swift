@@ -67,7 +67,7 @@ public struct GPT2Configuration: Codable, Sendable, Equatable {
 }
 
 /// GPT-2 attention (`attn`): fused q/k/v projection `c_attn` and output projection `c_proj`.
-public final class GPT2Attention: Module {
+public final class GPT2Attention: SelfAttentionLayer {
     public private(set) var cAttn, cProj: any LinearLayer
     let heads: Int
 
@@ -85,19 +85,17 @@ public final class GPT2Attention: Module {
         }
     }
 
-    func callAsFunction(_ x: Tensor, mask: AttentionMask, cache: KVCache?, layer: Int) -> Tensor {
+    public func callAsFunction(_ x: Tensor, context: AttentionContext) -> Tensor {
         let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
         let d = c / heads
         let qkv = cAttn(x).split(axis: 2, sizes: [c, c, c]).map { $0.reshaped([b, t, heads, d]) }
-        let scale = 1 / Float(d).squareRoot()
-        let o = cache.map { cachedAttention(q: qkv[0], k: qkv[1], v: qkv[2], cache: $0, layer: layer, heads: heads, scale: scale, mask: mask) }
-            ?? Tensor.attention(q: qkv[0], k: qkv[1], v: qkv[2], scale: scale, mask: mask)
+        let o = attend(q: qkv[0], k: qkv[1], v: qkv[2], context: context, heads: heads, scale: 1 / Float(d).squareRoot())
         return cProj(o.reshaped([b, t, c]))
     }
 }
 
 /// GPT-2 feed-forward block (`mlp`): c_proj(gelu(c_fc(x))).
-public final class GPT2MLP: Module {
+public final class GPT2MLP: FeedForwardLayer {
     public private(set) var cFc, cProj: any LinearLayer
     let exactGelu: Bool
 
@@ -115,40 +113,68 @@ public final class GPT2MLP: Module {
         }
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor {
         let h = cFc(x)
         return cProj(exactGelu ? h.gelu() : h.geluTanh())
     }
 }
 
-/// One GPT-2 block (`transformer.h.N`).
+/// One GPT-2 block (`transformer.h.N`); every sublayer is a replaceable slot, and the two residual
+/// joins (`attention_adapters`, `output_adapters`) can be filled by adapters.
 public final class GPT2Block: Module {
-    public let ln1: LayerNorm, attention: GPT2Attention, ln2: LayerNorm, mlp: GPT2MLP
+    public private(set) var ln1: any NormLayer, attention: any SelfAttentionLayer, ln2: any NormLayer, mlp: any FeedForwardLayer
+    /// Adds the attention output to the residual stream (nil: plain addition).
+    public private(set) var attentionJoin: (any ResidualJoin)?
+    /// Adds the feed-forward output to the residual stream (nil: plain addition).
+    public private(set) var outputJoin: (any ResidualJoin)?
 
-    init(ln1: LayerNorm, attention: GPT2Attention, ln2: LayerNorm, mlp: GPT2MLP) {
+    init(ln1: any NormLayer, attention: any SelfAttentionLayer, ln2: any NormLayer, mlp: any FeedForwardLayer) {
         (self.ln1, self.attention, self.ln2, self.mlp) = (ln1, attention, ln2, mlp)
     }
 
     public var children: [(name: String, module: any Module)] {
-        [("ln_1", ln1), ("attn", attention), ("ln_2", ln2), ("mlp", mlp)]
+        var out: [(name: String, module: any Module)] = [("ln_1", ln1), ("attn", attention), ("ln_2", ln2), ("mlp", mlp)]
+        if let attentionJoin { out.append(("attention_adapters", attentionJoin)) }
+        if let outputJoin { out.append(("output_adapters", outputJoin)) }
+        return out
     }
 
-    func callAsFunction(_ x: Tensor, mask: AttentionMask, cache: KVCache?, layer: Int) -> Tensor {
-        let h = x + attention(ln1(x), mask: mask, cache: cache, layer: layer)
-        return h + mlp(ln2(h))
+    public func replaceChild(named name: String, with module: any Module) throws {
+        switch name {
+        case "ln_1": try replaceSlot(&ln1, name: name, with: module)
+        case "attn": try replaceSlot(&attention, name: name, with: module)
+        case "ln_2": try replaceSlot(&ln2, name: name, with: module)
+        case "mlp": try replaceSlot(&mlp, name: name, with: module)
+        case "attention_adapters": try replaceJoin(&attentionJoin, name: name, with: module)
+        case "output_adapters": try replaceJoin(&outputJoin, name: name, with: module)
+        default: throw ModuleError.noSuchPath(name)
+        }
+    }
+
+    func callAsFunction(_ x: Tensor, context: AttentionContext) -> Tensor {
+        let a = attention(ln1(x), context: context)
+        let h = attentionJoin.map { $0(a, residual: x) } ?? x + a
+        let m = mlp(ln2(h))
+        return outputJoin.map { $0(m, residual: h) } ?? h + m
     }
 }
 
 /// The GPT-2 stack without the head (`transformer`).
 public final class GPT2Backbone: Module {
-    public let wte: Embedding, wpe: Embedding, h: ModuleList<GPT2Block>, lnF: LayerNorm
+    public let wte: Embedding, wpe: Embedding, h: ModuleList<GPT2Block>
+    public private(set) var lnF: any NormLayer
 
-    init(wte: Embedding, wpe: Embedding, blocks: [GPT2Block], lnF: LayerNorm) {
+    init(wte: Embedding, wpe: Embedding, blocks: [GPT2Block], lnF: any NormLayer) {
         (self.wte, self.wpe, self.h, self.lnF) = (wte, wpe, ModuleList(blocks), lnF)
     }
 
     public var children: [(name: String, module: any Module)] {
         [("wte", wte), ("wpe", wpe), ("h", h), ("ln_f", lnF)]
+    }
+
+    public func replaceChild(named name: String, with module: any Module) throws {
+        guard name == "ln_f" else { throw ModuleError.noSuchPath(name) }
+        try replaceSlot(&lnF, name: name, with: module)
     }
 }
 
@@ -158,6 +184,10 @@ public final class GPT2Model: CausalLanguageModel {
     public let configuration: GPT2Configuration
     /// `transformer`.
     public let transformer: GPT2Backbone
+    /// `prompt_encoder`: a learned prefix (prompt or prefix tuning), if any.
+    public var sequencePrefix: (any SequencePrefix)?
+    /// `transformer.h`.
+    public var blockPath: String { "transformer.h" }
 
     /// Module paths whose Hugging Face weights are `Conv1D` ([In, Out]).
     public static let conv1DSuffixes = ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]
@@ -214,16 +244,22 @@ public final class GPT2Model: CausalLanguageModel {
 
     public var description: ModelDescription { configuration.description }
 
-    public var children: [(name: String, module: any Module)] { [("transformer", transformer)] }
+    public var children: [(name: String, module: any Module)] {
+        [("transformer", transformer)] + (sequencePrefix.map { [("prompt_encoder", $0)] } ?? [])
+    }
+
+    public func replaceChild(named name: String, with module: any Module) throws {
+        guard name == "prompt_encoder" else { throw ModuleError.noSuchPath(name) }
+        try replacePrefix(&sequencePrefix, with: module)
+    }
 
     public func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor {
-        let (b, t, positions, mask) = try beginForward(input, cache: cache)
+        let plan = try beginForward(input, cache: cache)
         let run = {
-            var h = self.transformer.wte(input.tokens, shape: [b, t]) + self.transformer.wpe(positions, shape: [b, t])
-            for (i, block) in self.transformer.h.items.enumerated() { h = block(h, mask: mask, cache: cache, layer: i) }
-            cache?.advance(by: t)
-            let rows = self.transformer.lnF(h.reshaped([b * t, self.configuration.hiddenSize])
-                .selectingRows(input.logits, batch: b, length: t))
+            let tokens = plan.withPrefix(self.transformer.wte(input.tokens, shape: [plan.batch, plan.length]))
+            var h = tokens + self.transformer.wpe(plan.positions, shape: [plan.batch, tokens.shape[1]])
+            for (i, block) in self.transformer.h.items.enumerated() { h = block(h, context: plan.context(layer: i, cache: cache)) }
+            let rows = self.transformer.lnF(self.endForward(h, plan: plan, input: input, cache: cache))
             return Tensor.linear(rows, weight: self.transformer.wte.weight.tensor)
         }
         return cache == nil ? run() : GradientMode.withoutGradients(run)

@@ -6,13 +6,15 @@ import Tensor
 // Shapes: B batch, T new tokens, C hidden, H query heads, G key/value heads, D head width.
 
 /// Self-attention with q/k/v/o projections (`self_attn`).
-public final class LlamaAttention: Module {
+public final class LlamaAttention: SelfAttentionLayer {
     public private(set) var qProj, kProj, vProj, oProj: any LinearLayer
     let heads, kvHeads, headDim: Int
+    let rope: RotaryEmbedding
 
-    init(q: any LinearLayer, k: any LinearLayer, v: any LinearLayer, o: any LinearLayer, heads: Int, kvHeads: Int, headDim: Int) {
+    init(q: any LinearLayer, k: any LinearLayer, v: any LinearLayer, o: any LinearLayer, heads: Int, kvHeads: Int, headDim: Int,
+         rope: RotaryEmbedding) {
         (qProj, kProj, vProj, oProj) = (q, k, v, o)
-        (self.heads, self.kvHeads, self.headDim) = (heads, kvHeads, headDim)
+        (self.heads, self.kvHeads, self.headDim, self.rope) = (heads, kvHeads, headDim, rope)
     }
 
     public var children: [(name: String, module: any Module)] {
@@ -30,42 +32,18 @@ public final class LlamaAttention: Module {
     }
 
     /// x [B, T, C] → [B, T, C].
-    func callAsFunction(_ x: Tensor, positions: [Int32], rope: RotaryEmbedding, mask: AttentionMask,
-                        cache: KVCache?, layer: Int) -> Tensor {
+    public func callAsFunction(_ x: Tensor, context: AttentionContext) -> Tensor {
         let (b, t) = (x.shape[0], x.shape[1])
-        let q = Tensor.rotary(qProj(x).reshaped([b, t, heads, headDim]), positions: positions, table: rope)
-        let k = Tensor.rotary(kProj(x).reshaped([b, t, kvHeads, headDim]), positions: positions, table: rope)
+        let q = Tensor.rotary(qProj(x).reshaped([b, t, heads, headDim]), positions: context.positions, table: rope)
+        let k = Tensor.rotary(kProj(x).reshaped([b, t, kvHeads, headDim]), positions: context.positions, table: rope)
         let v = vProj(x).reshaped([b, t, kvHeads, headDim])
-        let scale = 1 / Float(headDim).squareRoot()
-        let o: Tensor
-        if let cache {
-            o = cachedAttention(q: q, k: k, v: v, cache: cache, layer: layer, heads: heads, scale: scale, mask: mask)
-        } else {
-            o = Tensor.attention(q: q, k: k, v: v, scale: scale, mask: mask)
-        }
+        let o = attend(q: q, k: k, v: v, context: context, heads: heads, scale: 1 / Float(headDim).squareRoot())
         return oProj(o.reshaped([b, t, heads * headDim]))
     }
 }
 
-/// Appends k, v to the cache and attends over every cached position (no autodiff).
-func cachedAttention(q: Tensor, k: Tensor, v: Tensor, cache: KVCache, layer: Int, heads: Int, scale: Float,
-                     mask: AttentionMask) -> Tensor {
-    let (b, t, d) = (q.shape[0], q.shape[1], q.shape[3])
-    cache.write(layer: layer, keys: k, values: v)
-    let (keys, values) = cache.buffers(layer: layer)
-    let shape = AttentionKernel.Shape(batch: b, queries: t, keys: cache.length + t, heads: heads,
-                                      kvHeads: cache.kvHeads, headDim: d)
-    return Tensor.build(q.shape) { out in
-        q.withUnsafeBufferPointer { qp in
-            AttentionKernel.forward(q: qp.baseAddress!, k: keys, v: values, kvRowStride: cache.rowStride,
-                                    kvBatchStride: cache.batchStride, out: out.baseAddress!, lse: nil,
-                                    shape: shape, scale: scale, mask: mask)
-        }
-    }
-}
-
 /// The SwiGLU feed-forward block (`mlp`): down(silu(gate(x)) ⊙ up(x)).
-public final class LlamaMLP: Module {
+public final class LlamaMLP: FeedForwardLayer {
     public private(set) var gateProj, upProj, downProj: any LinearLayer
 
     init(gate: any LinearLayer, up: any LinearLayer, down: any LinearLayer) {
@@ -85,40 +63,62 @@ public final class LlamaMLP: Module {
         }
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor {
         downProj(Tensor.swiglu(gate: gateProj(x), up: upProj(x)))
     }
 }
 
-/// One decoder block (`model.layers.N`).
+/// One decoder block (`model.layers.N`); every sublayer is a replaceable slot, and the two residual
+/// joins (`attention_adapters`, `output_adapters`) can be filled by adapters.
 public final class LlamaDecoderLayer: Module {
-    public let selfAttention: LlamaAttention
-    public let mlp: LlamaMLP
-    public let inputNorm: RMSNorm
-    public let postAttentionNorm: RMSNorm
+    public private(set) var selfAttention: any SelfAttentionLayer
+    public private(set) var mlp: any FeedForwardLayer
+    public private(set) var inputNorm: any NormLayer
+    public private(set) var postAttentionNorm: any NormLayer
+    /// Adds the attention output to the residual stream (nil: plain addition).
+    public private(set) var attentionJoin: (any ResidualJoin)?
+    /// Adds the feed-forward output to the residual stream (nil: plain addition).
+    public private(set) var outputJoin: (any ResidualJoin)?
 
-    init(attention: LlamaAttention, mlp: LlamaMLP, inputNorm: RMSNorm, postAttentionNorm: RMSNorm) {
+    init(attention: any SelfAttentionLayer, mlp: any FeedForwardLayer, inputNorm: any NormLayer, postAttentionNorm: any NormLayer) {
         (selfAttention, self.mlp, self.inputNorm, self.postAttentionNorm) = (attention, mlp, inputNorm, postAttentionNorm)
     }
 
     public var children: [(name: String, module: any Module)] {
-        [("self_attn", selfAttention), ("mlp", mlp), ("input_layernorm", inputNorm), ("post_attention_layernorm", postAttentionNorm)]
+        var out: [(name: String, module: any Module)] = [
+            ("self_attn", selfAttention), ("mlp", mlp), ("input_layernorm", inputNorm), ("post_attention_layernorm", postAttentionNorm)]
+        if let attentionJoin { out.append(("attention_adapters", attentionJoin)) }
+        if let outputJoin { out.append(("output_adapters", outputJoin)) }
+        return out
     }
 
-    func callAsFunction(_ x: Tensor, positions: [Int32], rope: RotaryEmbedding, mask: AttentionMask,
-                        cache: KVCache?, layer: Int) -> Tensor {
-        let h = x + selfAttention(inputNorm(x), positions: positions, rope: rope, mask: mask, cache: cache, layer: layer)
-        return h + mlp(postAttentionNorm(h))
+    public func replaceChild(named name: String, with module: any Module) throws {
+        switch name {
+        case "self_attn": try replaceSlot(&selfAttention, name: name, with: module)
+        case "mlp": try replaceSlot(&mlp, name: name, with: module)
+        case "input_layernorm": try replaceSlot(&inputNorm, name: name, with: module)
+        case "post_attention_layernorm": try replaceSlot(&postAttentionNorm, name: name, with: module)
+        case "attention_adapters": try replaceJoin(&attentionJoin, name: name, with: module)
+        case "output_adapters": try replaceJoin(&outputJoin, name: name, with: module)
+        default: throw ModuleError.noSuchPath(name)
+        }
+    }
+
+    func callAsFunction(_ x: Tensor, context: AttentionContext) -> Tensor {
+        let a = selfAttention(inputNorm(x), context: context)
+        let h = attentionJoin.map { $0(a, residual: x) } ?? x + a
+        let m = mlp(postAttentionNorm(h))
+        return outputJoin.map { $0(m, residual: h) } ?? h + m
     }
 }
 
 /// The decoder stack without the head (`model`).
 public final class LlamaBackbone: Module {
-    public let embedTokens: any EmbeddingLayer
+    public private(set) var embedTokens: any EmbeddingLayer
     public let layers: ModuleList<LlamaDecoderLayer>
-    public let norm: RMSNorm
+    public private(set) var norm: any NormLayer
 
-    init(embedTokens: any EmbeddingLayer, layers: [LlamaDecoderLayer], norm: RMSNorm) {
+    init(embedTokens: any EmbeddingLayer, layers: [LlamaDecoderLayer], norm: any NormLayer) {
         self.embedTokens = embedTokens
         self.layers = ModuleList(layers)
         self.norm = norm
@@ -126,6 +126,18 @@ public final class LlamaBackbone: Module {
 
     public var children: [(name: String, module: any Module)] {
         [("embed_tokens", embedTokens), ("layers", layers), ("norm", norm)]
+    }
+
+    public func replaceChild(named name: String, with module: any Module) throws {
+        switch name {
+        case "embed_tokens":
+            guard let e = module as? any EmbeddingLayer, e.count == embedTokens.count, e.dimension == embedTokens.dimension else {
+                throw ModuleError.incompatibleReplacement(path: name, reason: "expected an embedding of \(embedTokens.count)x\(embedTokens.dimension)")
+            }
+            embedTokens = e
+        case "norm": try replaceSlot(&norm, name: name, with: module)
+        default: throw ModuleError.noSuchPath(name)
+        }
     }
 }
 
@@ -137,6 +149,10 @@ public final class LlamaModel: CausalLanguageModel {
     public let backbone: LlamaBackbone
     /// `lm_head`, or nil when tied to the embedding.
     public private(set) var lmHead: (any LinearLayer)?
+    /// `prompt_encoder`: a learned prefix (prompt or prefix tuning), if any.
+    public var sequencePrefix: (any SequencePrefix)?
+    /// `model.layers`.
+    public var blockPath: String { "model.layers" }
     let rope: RotaryEmbedding
 
     /// Builds a model from weights named as in Hugging Face checkpoints; every tensor is checked
@@ -151,6 +167,8 @@ public final class LlamaModel: CausalLanguageModel {
         func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool) throws -> any LinearLayer {
             try r.linear(name, out: out, in: inp, bias: bias)
         }
+        let rope = RotaryEmbedding(dimension: D, maxPositions: min(c.maxPositions, 1 << 16), base: c.ropeTheta, layout: .neox,
+                                   inverseFrequencies: try c.ropeScaling?.inverseFrequencies(dimension: D, base: c.ropeTheta))
         let embed = try r.embedding("model.embed_tokens.weight", count: c.vocabularySize, dimension: C)
         var layers: [LlamaDecoderLayer] = []
         for i in 0..<c.layerCount {
@@ -160,7 +178,7 @@ public final class LlamaModel: CausalLanguageModel {
                 k: try linear(p + "self_attn.k_proj", G * D, C, bias: c.attentionBias),
                 v: try linear(p + "self_attn.v_proj", G * D, C, bias: c.attentionBias),
                 o: try linear(p + "self_attn.o_proj", C, H * D, bias: c.outputBias),
-                heads: H, kvHeads: G, headDim: D)
+                heads: H, kvHeads: G, headDim: D, rope: rope)
             let mlp = LlamaMLP(gate: try linear(p + "mlp.gate_proj", F, C, bias: c.mlpBias),
                                up: try linear(p + "mlp.up_proj", F, C, bias: c.mlpBias),
                                down: try linear(p + "mlp.down_proj", C, F, bias: c.mlpBias))
@@ -179,8 +197,7 @@ public final class LlamaModel: CausalLanguageModel {
         try r.checkAllUsed { $0.hasSuffix("rotary_emb.inv_freq") }
         configuration = c
         backbone = LlamaBackbone(embedTokens: embed, layers: layers, norm: norm)
-        rope = RotaryEmbedding(dimension: D, maxPositions: min(c.maxPositions, 1 << 16), base: c.ropeTheta, layout: .neox,
-                               inverseFrequencies: try c.ropeScaling?.inverseFrequencies(dimension: D, base: c.ropeTheta))
+        self.rope = rope
     }
 
     /// A randomly initialised model (weights ~ N(0, 0.02), norms 1), for tests and benchmarks.
@@ -221,25 +238,24 @@ public final class LlamaModel: CausalLanguageModel {
     }
 
     public var children: [(name: String, module: any Module)] {
-        [("model", backbone)] + (lmHead.map { [("lm_head", $0)] } ?? [])
+        [("model", backbone)] + (lmHead.map { [("lm_head", $0)] } ?? []) + (sequencePrefix.map { [("prompt_encoder", $0)] } ?? [])
     }
 
     public func replaceChild(named name: String, with module: any Module) throws {
+        if name == "prompt_encoder" { return try replacePrefix(&sequencePrefix, with: module) }
         guard name == "lm_head", var head = lmHead else { throw ModuleError.noSuchPath(name) }
         try replaceLinear(&head, name: name, with: module)
         lmHead = head
     }
 
     public func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor {
-        let (b, t, positions, mask) = try beginForward(input, cache: cache)
+        let plan = try beginForward(input, cache: cache)
         let run = {
-            var h = self.backbone.embedTokens(input.tokens, shape: [b, t])
+            var h = plan.withPrefix(self.backbone.embedTokens(input.tokens, shape: [plan.batch, plan.length]))
             for (i, layer) in self.backbone.layers.items.enumerated() {
-                h = layer(h, positions: positions, rope: self.rope, mask: mask, cache: cache, layer: i)
+                h = layer(h, context: plan.context(layer: i, cache: cache))
             }
-            cache?.advance(by: t)
-            let rows = self.backbone.norm(h.reshaped([b * t, self.configuration.hiddenSize])
-                .selectingRows(input.logits, batch: b, length: t))
+            let rows = self.backbone.norm(self.endForward(h, plan: plan, input: input, cache: cache))
             return self.lmHead.map { $0(rows) } ?? self.backbone.embedTokens.project(rows)
         }
         return cache == nil ? run() : GradientMode.withoutGradients(run)

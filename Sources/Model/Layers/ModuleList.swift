@@ -18,15 +18,3 @@ public final class ModuleList<Element: Module>: Module {
         items[i] = m
     }
 }
-
-/// Replaces a linear slot, checking that the new layer is linear with the same widths.
-func replaceLinear(_ slot: inout any LinearLayer, name: String, with module: any Module) throws {
-    guard let layer = module as? any LinearLayer else {
-        throw ModuleError.incompatibleReplacement(path: name, reason: "not a linear layer")
-    }
-    guard layer.inFeatures == slot.inFeatures, layer.outFeatures == slot.outFeatures else {
-        throw ModuleError.incompatibleReplacement(
-            path: name, reason: "shape \(layer.outFeatures)x\(layer.inFeatures), expected \(slot.outFeatures)x\(slot.inFeatures)")
-    }
-    slot = layer
-}

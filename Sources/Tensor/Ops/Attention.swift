@@ -10,20 +10,34 @@ public struct AttentionMask: Sendable, Equatable {
     public var queryOffset: Int
     /// Per batch row, the first valid key (keys before it are left padding); nil when none is padded.
     public var keyStart: [Int]?
+    /// Leading keys every query sees whatever `keyStart` says: learned virtual positions (prompt or
+    /// prefix tuning) that sit before a row's left padding.
+    public var prefixLength: Int
 
     /// A mask.
-    public init(causal: Bool = true, queryOffset: Int = 0, keyStart: [Int]? = nil) {
+    public init(causal: Bool = true, queryOffset: Int = 0, keyStart: [Int]? = nil, prefixLength: Int = 0) {
         self.causal = causal
         self.queryOffset = queryOffset
         self.keyStart = keyStart
+        self.prefixLength = prefixLength
     }
 
-    /// The half-open range of keys query `t` of batch row `b` sees among `keys`.
+    /// The half-open range of keys query `t` of batch row `b` sees among `keys`; keys inside
+    /// ``paddingGap(batch:query:keys:)`` are excluded from it as well.
     @inline(__always)
     func keyRange(batch b: Int, query t: Int, keys: Int) -> Range<Int> {
-        let lo = keyStart?[b] ?? 0
+        let start = keyStart?[b] ?? 0
+        let lo = prefixLength > 0 ? 0 : start
         let hi = causal ? Swift.min(keys, queryOffset + t + 1) : keys
         return lo < hi ? lo..<hi : lo..<lo
+    }
+
+    /// Padding keys between the always-visible prefix and a row's first real key, inside `keyRange`.
+    @inline(__always)
+    func paddingGap(batch b: Int, query t: Int, keys: Int) -> Range<Int> {
+        guard prefixLength > 0, let start = keyStart?[b], start > prefixLength else { return 0..<0 }
+        let hi = causal ? Swift.min(keys, queryOffset + t + 1) : keys
+        return prefixLength..<Swift.max(prefixLength, Swift.min(start, hi))
     }
 }
 
@@ -70,7 +84,10 @@ public enum AttentionKernel {
                                 lse?[(b * H + h) * T + t] = -.infinity
                                 continue
                             }
+                            let gap = mask.paddingGap(batch: b, query: t, keys: S)
+                            if !gap.isEmpty { (row + gap.lowerBound).update(repeating: -.infinity, count: gap.count) }
                             let l = tk_softmax_lse(row + r.lowerBound, row + r.lowerBound, r.count)
+                            if !gap.isEmpty { (row + gap.lowerBound).update(repeating: 0, count: gap.count) }
                             lse?[(b * H + h) * T + t] = l
                             if r.lowerBound > 0 { row.update(repeating: 0, count: r.lowerBound) }
                             if r.upperBound < S { (row + r.upperBound).update(repeating: 0, count: S - r.upperBound) }
@@ -114,6 +131,8 @@ public enum AttentionKernel {
                             if r.isEmpty { pr.update(repeating: 0, count: S); dr.update(repeating: 0, count: S); continue }
                             let l = lse[(b * H + h) * T + t]
                             tk_exp_shifted(pr + r.lowerBound, pr + r.lowerBound, r.count, l)
+                            let gap = mask.paddingGap(batch: b, query: t, keys: S)
+                            if !gap.isEmpty { (pr + gap.lowerBound).update(repeating: 0, count: gap.count) }
                             if r.lowerBound > 0 { pr.update(repeating: 0, count: r.lowerBound) }
                             if r.upperBound < S { (pr + r.upperBound).update(repeating: 0, count: S - r.upperBound) }
                             // dS = P ⊙ (dP − rowsum(dO ⊙ O))

@@ -1,6 +1,5 @@
 import Foundation
 import Model
-import PEFT
 import Tensor
 
 /// The non-tensor part of a checkpoint.
@@ -12,8 +11,8 @@ struct TrainerState: Codable {
     var bestEvalLoss: Float?
     var evalsWithoutImprovement: Int
     var configuration: TrainingConfiguration
-    /// Dropout randomness of every LoRA layer, by module path.
-    var loraRandom: [String: SeededRandom]
+    /// Random state of every module that draws its own randomness (adapter dropout), by module path.
+    var moduleRandom: [String: SeededRandom]
 }
 
 extension Trainer {
@@ -43,7 +42,7 @@ extension Trainer {
             let state = TrainerState(step: step, optimizerStep: optimizer.step, cursor: cursor, history: history,
                                      bestEvalLoss: bestEvalLoss.isFinite ? bestEvalLoss : nil,
                                      evalsWithoutImprovement: evalsWithoutImprovement, configuration: configuration,
-                                     loraRandom: Dictionary(uniqueKeysWithValues: LoRA.layers(in: model).map { ($0.path, $0.layer.random) }))
+                                     moduleRandom: Dictionary(uniqueKeysWithValues: stochasticModules.map { ($0.path, $0.module.random) }))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(state).write(to: temp.appendingPathComponent(CheckpointFile.state), options: .atomic)
@@ -54,6 +53,11 @@ extension Trainer {
             throw error
         }
         return final
+    }
+
+    /// Modules with random state of their own, by path.
+    var stochasticModules: [(path: String, module: any StochasticModule)] {
+        model.namedModules().compactMap { p, m in (m as? any StochasticModule).map { (p, $0) } }
     }
 
     /// Loads a checkpoint written by ``saveCheckpoint(in:)`` into this trainer and its model.
@@ -80,7 +84,7 @@ extension Trainer {
         var tensors: [String: Tensor] = [:]
         for name in opt.tensorNames { tensors[name] = try opt.tensor(named: name) }
         optimizer.restore(tensors: tensors, step: state.optimizerStep)
-        for (path, layer) in LoRA.layers(in: model) { if let r = state.loraRandom[path] { layer.random = r } }
+        for (path, module) in stochasticModules { if let r = state.moduleRandom[path] { module.random = r } }
         step = state.step
         cursor = state.cursor
         history = state.history
