@@ -51,6 +51,16 @@ final class BottleneckTests: XCTestCase {
         Tensor.crossEntropy(logits: try model.forward(c.input, cache: nil), targets: c.targets)
     }
 
+    /// Loads the case's AdapterHub folder through the framework, under the name it was saved with.
+    @discardableResult
+    private func load(_ c: Case, into model: any CausalLanguageModel) throws -> any AdapterMethod {
+        try Adapters.load(from: c.adapter, into: model, name: c.run.adapter_name)
+    }
+
+    private func configuration(at folder: URL) throws -> BottleneckConfiguration {
+        try BottleneckConfiguration.decodeConfiguration(from: Data(contentsOf: folder.appendingPathComponent("adapter_config.json")))
+    }
+
     private func temporaryFolder() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("tailor-bottleneck-\(UUID().uuidString)")
     }
@@ -61,9 +71,9 @@ final class BottleneckTests: XCTestCase {
         for c in try cases() {
             let model = try c.baseModel()
             let base = try model.forward(c.input, cache: nil).scalars
-            let config = try Bottleneck.load(from: c.adapter, into: model)
-            XCTAssertEqual(config.name, c.run.adapter_name)
-            XCTAssertEqual(Bottleneck.adapterNames(in: model), [c.run.adapter_name])
+            let config = try load(c, into: model)
+            XCTAssertNotNil(config as? BottleneckConfiguration, c.name)
+            XCTAssertEqual(Adapters.names(in: model), [c.run.adapter_name])
             let got = try model.forward(c.input, cache: nil).scalars
             let want = try c.expected.tensor(named: "logits").scalars
             XCTAssertLessThan(maxAbsoluteError(got, want), 1e-4, c.name)
@@ -76,22 +86,22 @@ final class BottleneckTests: XCTestCase {
                       "llama-custom": 4, "gpt2-custom": 1, "gpt2-learned": 2, "llama-par_bn": 2]
         for c in try cases() {
             let model = try c.baseModel()
-            try Bottleneck.load(from: c.adapter, into: model)
-            let used = Bottleneck.slots(in: model).filter { !$0.slot.adapters.isEmpty }
+            try load(c, into: model)
+            let used = model.adapterLayers(BottleneckAdapterSlot.self).filter { !$0.layer.adapters.isEmpty }
             XCTAssertEqual(used.count, counts[c.name], c.name)
         }
         let model = try Case("llama-custom").baseModel()
-        try Bottleneck.load(from: try Case("llama-custom").adapter, into: model)
-        let widths = Bottleneck.slots(in: model).map { $0.slot.adapters["custom"]!.bottleneckSize }
+        try load(try Case("llama-custom"), into: model)
+        let widths = model.adapterLayers(BottleneckAdapterSlot.self).map { $0.layer.adapters["custom"]!.bottleneckSize }
         XCTAssertEqual(widths, [4, 4, 8, 8], "reduction factor 8 by default, 4 in layer 1")
     }
 
     func testGradientsOfEveryAdapterParameterMatchAdapterHub() throws {
         for c in try cases() {
             let model = try c.baseModel()
-            try Bottleneck.load(from: c.adapter, into: model)
-            Bottleneck.makeTrainable(adapterName: c.run.adapter_name, in: model)
-            let params = Bottleneck.adapterParameters(in: model, adapterName: c.run.adapter_name)
+            try load(c, into: model)
+            Adapters.makeTrainable(c.run.adapter_name, in: model)
+            let params = Adapters.parameters(of: c.run.adapter_name, in: model).map { (key: $0.path, parameter: $0.parameter) }
             let expectedKeys = c.expected.tensorNames.filter { $0.hasPrefix("grad.") }.map { String($0.dropFirst(5)) }
             XCTAssertEqual(params.map(\.key).sorted(), expectedKeys.sorted(), c.name)
             let l = try loss(model, c)
@@ -110,9 +120,9 @@ final class BottleneckTests: XCTestCase {
     func testTenAdamWStepsMatchAdapterHub() throws {
         for c in try cases() {
             let model = try c.baseModel()
-            try Bottleneck.load(from: c.adapter, into: model)
-            Bottleneck.makeTrainable(adapterName: c.run.adapter_name, in: model)
-            let params = Bottleneck.adapterParameters(in: model, adapterName: c.run.adapter_name).map { (name: $0.key, parameter: $0.parameter) }
+            try load(c, into: model)
+            Adapters.makeTrainable(c.run.adapter_name, in: model)
+            let params = Adapters.parameters(of: c.run.adapter_name, in: model).map { (name: $0.path, parameter: $0.parameter) }
             let optimizer = Optimizer(.adamW(weightDecay: c.run.weight_decay))
             var losses: [Float] = []
             for _ in 0..<c.run.adamw_losses.count {
@@ -134,18 +144,17 @@ final class BottleneckTests: XCTestCase {
         let export = ProcessInfo.processInfo.environment["TAILOR_BOTTLENECK_EXPORT"].map { URL(fileURLWithPath: $0) }
         for c in try cases() {
             let model = try c.baseModel()
-            try Bottleneck.load(from: c.adapter, into: model)
+            try load(c, into: model)
             let before = try model.forward(c.input, cache: nil).scalars
             let dir = export?.appendingPathComponent(c.name) ?? temporaryFolder()
             defer { if export == nil { try? FileManager.default.removeItem(at: dir) } }
-            try Bottleneck.save(adapterName: c.run.adapter_name, of: model, to: dir.appendingPathComponent("adapter"))
+            try Adapters.save(c.run.adapter_name, of: model, to: dir.appendingPathComponent("adapter"))
             let written = try SafetensorsFile(contentsOf: dir.appendingPathComponent("adapter/adapter.safetensors"))
             let original = try SafetensorsFile(contentsOf: c.adapter.appendingPathComponent("adapter.safetensors"))
             XCTAssertEqual(written.tensorNames.sorted(), original.tensorNames.sorted(), c.name)
-            XCTAssertEqual(try Bottleneck.readConfig(at: dir.appendingPathComponent("adapter")).configuration,
-                           try Bottleneck.readConfig(at: c.adapter).configuration, c.name)
+            XCTAssertEqual(try configuration(at: dir.appendingPathComponent("adapter")), try configuration(at: c.adapter), c.name)
             let fresh = try c.baseModel()
-            try Bottleneck.load(from: dir.appendingPathComponent("adapter"), into: fresh)
+            try Adapters.load(from: dir.appendingPathComponent("adapter"), into: fresh, name: c.run.adapter_name)
             XCTAssertEqual(try fresh.forward(c.input, cache: nil).scalars, before, "\(c.name): identical logits after a round trip")
             if export != nil {
                 let json = try JSONSerialization.data(withJSONObject: ["input_ids": c.run.input_ids, "logits": before.map(Double.init)])
@@ -165,8 +174,8 @@ final class BottleneckTests: XCTestCase {
         let ids: [Int32] = [5, 17, 42, 8, 77, 3, 60, 21]
         for (name, architecture, configuration) in configurations {
             let model = try LanguageModel.loadModel(from: Fixtures.tinyModel(architecture))
-            try Bottleneck.apply(configuration, to: model, adapterName: "mine", seed: 12)
-            let params = Bottleneck.adapterParameters(in: model, adapterName: "mine").map { (name: $0.key, parameter: $0.parameter) }
+            try Adapters.apply(configuration, to: model, name: "mine", seed: 12)
+            let params = Adapters.parameters(of: "mine", in: model).map { (name: $0.path, parameter: $0.parameter) }
             let optimizer = Optimizer(.adamW(weightDecay: 0))
             for _ in 0..<5 {
                 let l = Tensor.crossEntropy(logits: try model.forward(ModelInput(tokens: ids), cache: nil),
@@ -179,12 +188,12 @@ final class BottleneckTests: XCTestCase {
             let before = try model.forward(ModelInput(tokens: ids), cache: nil).scalars
             let dir = export?.appendingPathComponent(name) ?? temporaryFolder()
             defer { if export == nil { try? FileManager.default.removeItem(at: dir) } }
-            try Bottleneck.save(adapterName: "mine", of: model, to: dir.appendingPathComponent("adapter"))
+            try Adapters.save("mine", of: model, to: dir.appendingPathComponent("adapter"))
             let fresh = try LanguageModel.loadModel(from: Fixtures.tinyModel(architecture))
-            let config = try Bottleneck.load(from: dir.appendingPathComponent("adapter"), into: fresh)
+            let config = try Adapters.load(from: dir.appendingPathComponent("adapter"), into: fresh, name: "mine") as? BottleneckConfiguration
             var expected = configuration
             (expected.hiddenSize, expected.modelType) = (32, architecture)
-            XCTAssertEqual(config.configuration, expected, name)
+            XCTAssertEqual(config, expected, name)
             XCTAssertEqual(try fresh.forward(ModelInput(tokens: ids), cache: nil).scalars, before, name)
             if export != nil {
                 let json = try JSONSerialization.data(withJSONObject: ["input_ids": [ids.map(Int.init)], "logits": before.map(Double.init)])
@@ -195,10 +204,10 @@ final class BottleneckTests: XCTestCase {
 
     func testConfigFileKeepsAdapterHubsTypes() throws {
         let model = try Case("gpt2-seq_bn").baseModel()
-        try Bottleneck.apply(.seqBottleneck(), to: model, adapterName: "fresh")
+        try Adapters.apply(BottleneckConfiguration.seqBottleneck(), to: model, name: "fresh")
         let dir = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Bottleneck.save(adapterName: "fresh", of: model, to: dir)
+        try Adapters.save("fresh", of: model, to: dir)
         let text = try String(contentsOf: dir.appendingPathComponent("adapter_config.json"), encoding: .utf8)
         XCTAssertTrue(text.contains("\"scaling\": 1.0"), "AdapterHub tells a constant scaling by its float type")
         XCTAssertTrue(text.contains("\"version\": \"adapters.1.3.0\""))
@@ -209,8 +218,7 @@ final class BottleneckTests: XCTestCase {
             .appendingPathComponent("adapter_config.json"))) as? [String: Any]
         XCTAssertEqual(Set((object?["config"] as? [String: Any] ?? [:]).keys), Set((theirs?["config"] as? [String: Any] ?? [:]).keys),
                        "every key AdapterHub writes")
-        XCTAssertTrue(Bottleneck.isAdapterHubFolder(dir))
-        XCTAssertFalse(Bottleneck.isAdapterHubFolder(Fixtures.url("PEFTTests", "peft-adapter")), "a PEFT folder is not AdapterHub's")
+        XCTAssertTrue(try AdapterFolder.identify(dir) is BottleneckConfiguration.Type, "the framework tells AdapterHub folders by their config block")
     }
 
     // MARK: - Behaviour
@@ -219,10 +227,10 @@ final class BottleneckTests: XCTestCase {
         for c in try cases() {
             let model = try c.baseModel()
             let base = try model.forward(c.input, cache: nil).scalars
-            try Bottleneck.load(from: c.adapter, into: model)
+            try load(c, into: model)
             let bypassed = try AdapterRouting.$selection.withValue(.base) { try model.forward(c.input, cache: nil).scalars }
             XCTAssertEqual(bypassed, base, c.name)
-            try Bottleneck.setActiveAdapter(nil, in: model)
+            try Adapters.setActiveAdapter(nil, in: model)
             XCTAssertEqual(try model.forward(c.input, cache: nil).scalars, base, c.name)
         }
     }
@@ -231,7 +239,7 @@ final class BottleneckTests: XCTestCase {
         for name in ["llama-double_seq_bn", "gpt2-seq_bn"] {
             let c = try Case(name)
             let model = try c.baseModel()
-            try Bottleneck.load(from: c.adapter, into: model)
+            try load(c, into: model)
             let row = Array(c.ids.prefix(c.run.input_ids[0].count))
             let full = try model.forward(ModelInput(tokens: row), cache: nil).scalars
             let d = model.description
@@ -246,7 +254,7 @@ final class BottleneckTests: XCTestCase {
         let c = try Case("llama-double_seq_bn")
         let model = try c.baseModel()
         let base = try model.forward(c.input, cache: nil).scalars
-        try Bottleneck.load(from: c.adapter, into: model)
+        try load(c, into: model)
         let adapted = try model.forward(c.input, cache: nil).scalars
         let mixed = try AdapterRouting.$selection.withValue(.perRow([nil, c.run.adapter_name])) {
             try model.forward(c.input, cache: nil).scalars
@@ -259,7 +267,7 @@ final class BottleneckTests: XCTestCase {
     func testApplyAddsTrainableAdaptersWithAdapterHubsShapesAndInitialisation() throws {
         let model = try Case("llama-seq_bn").baseModel()
         let base = try model.forward(ModelInput(tokens: [1, 2, 3]), cache: nil).scalars
-        let paths = try Bottleneck.apply(.doubleSeqBottleneck(reductionFactor: 8), to: model, adapterName: "h", seed: 4)
+        let paths = try Adapters.apply(BottleneckConfiguration.doubleSeqBottleneck(reductionFactor: 8), to: model, name: "h", seed: 4)
         XCTAssertEqual(paths, ["model.layers.0.attention_adapters", "model.layers.0.output_adapters",
                                "model.layers.1.attention_adapters", "model.layers.1.output_adapters"])
         let trainable = model.namedParameters().filter { $0.parameter.isTrainable }
@@ -270,11 +278,11 @@ final class BottleneckTests: XCTestCase {
                              "bert initialisation gives a non-zero up-projection")
         var zeroUp = BottleneckConfiguration.seqBottleneck()
         zeroUp.initWeights = "mam_adapter"
-        try Bottleneck.apply(zeroUp, to: model, adapterName: "z")
+        try Adapters.apply(zeroUp, to: model, name: "z")
         XCTAssertEqual(try model.forward(ModelInput(tokens: [1, 2, 3]), cache: nil).scalars, base,
                        "mam_adapter starts with a zero up-projection: the adapter starts as a no-op")
-        XCTAssertThrowsError(try Bottleneck.apply(.seqBottleneck(), to: model, adapterName: "z")) {
-            XCTAssertEqual($0 as? BottleneckError, .adapterName("a bottleneck adapter named 'z' already exists"))
+        XCTAssertThrowsError(try Adapters.apply(BottleneckConfiguration.seqBottleneck(), to: model, name: "z")) {
+            XCTAssertEqual($0 as? AdapterError, .adapterName("adapter 'z' already exists"))
         }
     }
 
@@ -296,14 +304,14 @@ final class BottleneckTests: XCTestCase {
 
     private func assertIncompatible(_ dir: URL, _ model: any CausalLanguageModel, tensor: String, _ reason: String,
                                     file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try Bottleneck.load(from: dir, into: model), file: file, line: line) { error in
-            guard case .incompatibleTensor(let name, let why) = error as? BottleneckError else {
+        XCTAssertThrowsError(try Adapters.load(from: dir, into: model), file: file, line: line) { error in
+            guard case .incompatibleAdapter(let message) = error as? AdapterError else {
                 return XCTFail("unexpected \(error)", file: file, line: line)
             }
-            XCTAssertEqual(name, tensor, file: file, line: line)
-            XCTAssertTrue(why.contains(reason), why, file: file, line: line)
+            XCTAssertTrue(message.hasPrefix("'\(tensor)': "), "names the tensor: \(message)", file: file, line: line)
+            XCTAssertTrue(message.contains(reason), message, file: file, line: line)
         }
-        XCTAssertTrue(Bottleneck.adapterNames(in: model).isEmpty, "nothing installed after a failed load", file: file, line: line)
+        XCTAssertTrue(Adapters.names(in: model).isEmpty, "nothing installed after a failed load", file: file, line: line)
     }
 
     func testTensorsThatDoNotFitTheModelGetErrorsNamingTheTensor() throws {
@@ -343,7 +351,7 @@ final class BottleneckTests: XCTestCase {
         var plain = BottleneckConfiguration.seqBottleneck(reductionFactor: 4, nonLinearity: "gelu_new")
         (plain.hiddenSize, plain.modelType, plain.modelName) = (32, "gpt2", "tiny-models/gpt2")
         XCTAssertEqual(try config { _ in }.get().configuration, plain)
-        let cases: [(String, (inout [String: Any]) -> Void, BottleneckError)] = [
+        let cases: [(String, (inout [String: Any]) -> Void, AdapterError)] = [
             ("gating", { $0["use_gating"] = true }, .unsupported("use_gating: true")),
             ("phm", { $0["phm_layer"] = true }, .unsupported("phm_layer: true")),
             ("ln_before", { $0["ln_before"] = true }, .unsupported("ln_before: true")),
@@ -357,14 +365,22 @@ final class BottleneckTests: XCTestCase {
             ("type", { $0["dropout"] = "high" }, .invalidConfiguration("'dropout' is not a Float")),
         ]
         for (label, edit, expected) in cases {
-            XCTAssertThrowsError(try config(edit).get(), label) { XCTAssertEqual($0 as? BottleneckError, expected, label) }
+            XCTAssertThrowsError(try config(edit).get(), label) { XCTAssertEqual($0 as? AdapterError, expected, label) }
         }
         XCTAssertThrowsError(try config { $0["non_linearity"] = "softsign" }.get()) { error in
-            guard case .unsupported(let s) = error as? BottleneckError else { return XCTFail("\(error)") }
+            guard case .unsupported(let s) = error as? AdapterError else { return XCTFail("\(error)") }
             XCTAssertTrue(s.hasPrefix("non_linearity 'softsign' (supported: gelu, gelu_fast"), s)
         }
-        XCTAssertThrowsError(try Bottleneck.load(from: Fixtures.url("PEFTTests", "peft-adapter"), into: try Case("llama-seq_bn").baseModel())) {
-            XCTAssertEqual($0 as? BottleneckError, .invalidConfiguration("'config' is missing (not an adapter configuration)"))
+        // Through the framework: an AdapterHub folder of another AdapterHub method.
+        let c = try Case("llama-seq_bn")
+        let dir = try editedAdapter(c) { _ in }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("adapter_config.json")
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        object["config"] = ["architecture": "lora", "r": 8]
+        try JSONSerialization.data(withJSONObject: object).write(to: url)
+        XCTAssertThrowsError(try Adapters.load(from: dir, into: try c.baseModel())) {
+            XCTAssertEqual($0 as? AdapterError, .unsupported("AdapterHub method 'lora' (only bottleneck adapters)"))
         }
     }
 

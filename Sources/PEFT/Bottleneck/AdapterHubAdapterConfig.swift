@@ -6,8 +6,8 @@ import Foundation
 public struct AdapterHubAdapterConfig: Sendable, Equatable, Decodable {
     /// The `config` block and the model facts (a preset name such as "seq_bn" in old files is expanded).
     public var configuration: BottleneckConfiguration
-    /// The adapter's name, which its tensor keys contain.
-    public var name: String
+    /// The adapter's name, which its tensor keys contain (optional when reading).
+    public var name: String?
     /// `version`, e.g. "adapters.1.3.0".
     public var version: String?
 
@@ -16,7 +16,7 @@ public struct AdapterHubAdapterConfig: Sendable, Equatable, Decodable {
     public static let formatVersion = "adapters.1.3.0"
 
     /// The file for adapter `name`.
-    public init(configuration: BottleneckConfiguration, name: String, version: String? = formatVersion) {
+    public init(configuration: BottleneckConfiguration, name: String?, version: String? = formatVersion) {
         self.configuration = configuration
         self.name = name
         self.version = version
@@ -30,17 +30,14 @@ public struct AdapterHubAdapterConfig: Sendable, Equatable, Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         guard c.contains(.configuration), try !c.decodeNil(forKey: .configuration) else {
-            throw BottleneckError.invalidConfiguration("'config' is missing (not an adapter configuration)")
+            throw AdapterError.invalidConfiguration("'config' is missing (not an adapter configuration)")
         }
         if let preset = try? c.decode(String.self, forKey: .configuration) {
             configuration = try .preset(named: preset)
         } else {
             configuration = try c.decode(BottleneckConfiguration.self, forKey: .configuration)
         }
-        guard let name = try? c.decodeIfPresent(String.self, forKey: .name), !name.isEmpty else {
-            throw BottleneckError.invalidConfiguration("'name' is missing")
-        }
-        self.name = name
+        name = try? c.decodeIfPresent(String.self, forKey: .name)
         configuration.hiddenSize = try? c.decodeIfPresent(Int.self, forKey: .hiddenSize)
         configuration.modelType = try? c.decodeIfPresent(String.self, forKey: .modelType)
         configuration.modelName = try? c.decodeIfPresent(String.self, forKey: .modelName)
@@ -56,7 +53,7 @@ public struct AdapterHubAdapterConfig: Sendable, Equatable, Decodable {
         func text(_ s: String?) -> AdapterHubJSON { s.map { .string($0) } ?? .null }
         let c = configuration
         return .object([
-            "config": c.adapterHubJSON, "name": .string(name), "hidden_size": c.hiddenSize.map { .int($0) } ?? .null,
+            "config": c.adapterHubJSON, "name": text(name), "hidden_size": c.hiddenSize.map { .int($0) } ?? .null,
             "model_type": text(c.modelType), "model_class": text(c.modelType.flatMap(Self.modelClass)),
             "model_name": text(c.modelName), "version": text(version),
         ])

@@ -2,111 +2,90 @@ import Foundation
 import Model
 import Tensor
 
-/// Adding, switching and listing bottleneck adapters (AdapterHub's `seq_bn`, `double_seq_bn` and
-/// the other sequential `BnConfig`s) on Llama-family and GPT-2 models.
-///
-/// Adapters live in the two residual joins of every decoder block (`attention_adapters` after the
-/// attention output, `output_adapters` after the feed-forward output), which this installs as
-/// ``BottleneckAdapterSlot``s the first time an adapter is added.
-public enum Bottleneck {
-    /// Adds adapter `adapterName` to every decoder block the configuration selects, freezes all
-    /// other parameters, and activates it.
-    ///
-    /// - Returns: the paths of the slots that got an adapter.
-    @discardableResult
-    public static func apply(_ configuration: BottleneckConfiguration, to model: any CausalLanguageModel,
-                             adapterName: String = "default", seed: UInt64 = 0) throws -> [String] {
-        try configuration.validate()
-        let configuration = configuration.recordingFacts(of: model)
-        let hidden = model.description.hiddenSize
-        var plan: [(path: String, adapter: BottleneckAdapter)] = []
-        var rng = SeededRandom(seed: seed)
-        for (index, block) in try decoderBlocks(in: model) {
+/// Placing bottleneck adapters in a model's decoder blocks: which residual joins get one, the
+/// slots that hold them, and the checks of saved tensors against the model.
+enum Bottleneck {
+    /// One adapter to install: the residual join's path and the adapter.
+    typealias Placement = (path: String, adapter: BottleneckAdapter)
+
+    /// An adapter for every (block, location) the configuration selects, in model order; `make`
+    /// builds each from the join's path, the model's width and the bottleneck width.
+    static func plan(_ configuration: BottleneckConfiguration, in model: any CausalLanguageModel,
+                     make: (_ path: String, _ hidden: Int, _ width: Int) throws -> BottleneckAdapter) throws -> [Placement] {
+        let d = model.description
+        var plan: [Placement] = []
+        for index in 0..<d.layerCount {
             for location in BottleneckLocation.allCases where configuration.hasAdapter(at: location, layer: index) {
-                let size = try configuration.bottleneckSize(layer: index, hiddenSize: hidden)
-                let adapter = try BottleneckAdapter(hiddenSize: hidden, bottleneckSize: size, configuration: configuration,
-                                                    seed: rng.next())
-                plan.append((block + "." + location.rawValue, adapter))
+                let path = "\(model.blockPath).\(index).\(location.rawValue)"
+                plan.append((path, try make(path, d.hiddenSize, try configuration.bottleneckSize(layer: index, hiddenSize: d.hiddenSize))))
             }
         }
-        try install(plan, named: adapterName, in: model)
-        makeTrainable(adapterName: adapterName, in: model)
-        return plan.map(\.path)
+        guard !plan.isEmpty else {
+            throw AdapterError.invalidConfiguration("the configuration puts no adapter in any block (mh_adapter, output_adapter, leave_out)")
+        }
+        return plan
     }
 
-    /// Installs the planned adapters (slots created where missing) and activates `name` in every slot.
-    static func install(_ plan: [(path: String, adapter: BottleneckAdapter)], named name: String, in model: any Module) throws {
+    /// Adds the planned adapters as `name`, creating the slots where a block has a plain join.
+    /// Every slot is checked to be replaceable before any is changed.
+    static func install(_ plan: [Placement], named name: String, in model: any Module) throws {
         guard !name.isEmpty, !name.contains(".") else {
-            throw BottleneckError.adapterName("adapter names must be non-empty and contain no '.', got '\(name)'")
+            throw AdapterError.adapterName("adapter names must be non-empty and contain no '.', got '\(name)'")
         }
-        guard !plan.isEmpty else { throw BottleneckError.invalidConfiguration("the configuration selects no adapter location") }
-        if slots(in: model).contains(where: { $0.slot.adapters[name] != nil }) {
-            throw BottleneckError.adapterName("a bottleneck adapter named '\(name)' already exists")
-        }
-        for (path, adapter) in plan { try slot(at: path, in: model).setAdapter(name, adapter) }
-        try setActiveAdapter(name, in: model)
-    }
-
-    /// The slot at `path`, installed in place of the block's plain residual join when needed.
-    static func slot(at path: String, in model: any Module) throws -> BottleneckAdapterSlot {
-        if let existing = try? model.module(at: path), let slot = existing as? BottleneckAdapterSlot { return slot }
-        let location = BottleneckLocation.allCases.first { path.hasSuffix("." + $0.rawValue) } ?? .output
-        let slot = BottleneckAdapterSlot(location: location)
-        do { try model.replaceModule(at: path, with: slot) } catch {
-            throw BottleneckError.unsupportedModel("no residual join '\(path)' to hold an adapter (\(error))")
-        }
-        return slot
-    }
-
-    /// The decoder blocks (`model.layers.N`, `transformer.h.N`) by index, in order.
-    public static func decoderBlocks(in model: any Module) throws -> [(index: Int, path: String)] {
-        let blocks = model.namedModules().compactMap { path, _ -> (index: Int, path: String)? in
-            let parts = path.split(separator: ".")
-            guard parts.count >= 2, let index = Int(parts[parts.count - 1]), ["layers", "h"].contains(parts[parts.count - 2]) else {
-                return nil
+        var slots: [(path: String, slot: BottleneckAdapterSlot, isNew: Bool)] = []
+        for (path, _) in plan {
+            if let existing = try? model.module(at: path) {
+                guard let slot = existing as? BottleneckAdapterSlot else {
+                    throw AdapterError.incompatibleAdapter("'\(path)' already holds a \(type(of: existing))")
+                }
+                slots.append((path, slot, false))
+            } else {
+                let location = BottleneckLocation.allCases.first { path.hasSuffix("." + $0.rawValue) } ?? .output
+                slots.append((path, BottleneckAdapterSlot(location: location), true))
             }
-            return (index, path)
         }
-        guard !blocks.isEmpty else { throw BottleneckError.unsupportedModel("no decoder blocks (model.layers.N or transformer.h.N)") }
-        return blocks.sorted { $0.index < $1.index }
-    }
-
-    /// Every bottleneck slot in the model, by path.
-    public static func slots(in model: any Module) -> [(path: String, slot: BottleneckAdapterSlot)] {
-        model.namedModules().compactMap { path, m in (m as? BottleneckAdapterSlot).map { (path, $0) } }
-    }
-
-    /// Names of the bottleneck adapters in the model.
-    public static func adapterNames(in model: any Module) -> [String] {
-        Array(Set(slots(in: model).flatMap { $0.slot.adapters.keys })).sorted()
-    }
-
-    /// Activates `name` (or none) in every slot; slots without that adapter (left-out blocks) join plainly.
-    public static func setActiveAdapter(_ name: String?, in model: any Module) throws {
-        let all = slots(in: model)
-        if let name, !all.contains(where: { $0.slot.adapters[name] != nil }) {
-            throw BottleneckError.adapterName("no bottleneck adapter named '\(name)'")
+        for (path, slot, isNew) in slots where isNew {
+            do { try model.replaceModule(at: path, with: slot) } catch {
+                throw AdapterError.incompatibleAdapter("no residual join '\(path)' to hold an adapter (\(error))")
+            }
         }
-        for (_, s) in all { try s.setActiveAdapter(name.flatMap { s.adapters[$0] == nil ? nil : $0 }) }
+        for ((_, adapter), (_, slot, _)) in zip(plan, slots) { slot.setAdapter(name, adapter) }
     }
 
-    /// Removes adapter `name` from every slot.
-    public static func removeAdapter(_ name: String, from model: any Module) {
-        for (_, s) in slots(in: model) { s.removeAdapter(name) }
-    }
-
-    /// The adapter's parameters under AdapterHub's saved key names
-    /// (`model.layers.0.output_adapters.adapters.NAME.adapter_down.0.weight`), in model order.
-    public static func adapterParameters(in model: any Module, adapterName: String = "default") -> [(key: String, parameter: Parameter)] {
-        slots(in: model).flatMap { path, slot -> [(key: String, parameter: Parameter)] in
-            guard let adapter = slot.adapters[adapterName] else { return [] }
-            return adapter.namedParameters(prefix: "\(path).adapters.\(adapterName).").map { ($0.name, $0.parameter) }
+    /// The adapter name inside saved keys (`….adapters.NAME.adapter_up.weight`); all keys must share one.
+    static func savedName(in keys: some Collection<String>) throws -> String {
+        var name: String?
+        for key in keys.sorted() {
+            let parts = key.components(separatedBy: ".adapters.")
+            guard parts.count == 2, let n = parts[1].split(separator: ".").first.map(String.init), !n.isEmpty else {
+                throw AdapterError.incompatibleAdapter(tensor: key, "not a bottleneck adapter tensor (no '.adapters.NAME.')")
+            }
+            if let name, name != n {
+                throw AdapterError.incompatibleAdapter(tensor: key, "belongs to adapter '\(n)', the others to '\(name)'")
+            }
+            name = n
         }
+        guard let name else { throw AdapterError.invalidConfiguration("the adapter file has no tensors") }
+        return name
     }
 
-    /// Marks the named adapter's parameters trainable and everything else frozen.
-    public static func makeTrainable(adapterName: String = "default", in model: any Module) {
-        model.setTrainable(false)
-        for (_, p) in adapterParameters(in: model, adapterName: adapterName) { p.isTrainable = true }
+    /// Why a saved tensor that no planned adapter uses does not fit.
+    static func unexpectedReason(_ key: String, configuration: BottleneckConfiguration, in model: any CausalLanguageModel) -> String {
+        let count = model.description.layerCount
+        guard let index = model.blockIndex(of: key) else { return "not under \(model.blockPath).N" }
+        guard index < count else { return "no decoder block \(index) (the model has \(count))" }
+        for location in BottleneckLocation.allCases where key.hasPrefix("\(model.blockPath).\(index).\(location.rawValue).") {
+            return configuration.hasAdapter(at: location, layer: index)
+                ? "not a tensor of this adapter (a setting the configuration does not enable)"
+                : "the configuration puts no adapter at \(location.rawValue) of block \(index)"
+        }
+        return "not a bottleneck adapter tensor"
+    }
+}
+
+extension AdapterError {
+    /// A saved tensor that does not fit the model, named first: `'<key>': <reason>`.
+    static func incompatibleAdapter(tensor key: String, _ reason: String) -> AdapterError {
+        .incompatibleAdapter("'\(key)': \(reason)")
     }
 }

@@ -31,7 +31,7 @@ public enum BottleneckActivation: Sendable, Equatable {
     /// The activation named `name` (case-insensitive); throws for names Tailor does not implement.
     public init(name: String) throws {
         guard let a = Self.names[name.lowercased()] else {
-            throw BottleneckError.unsupported("non_linearity '\(name)' (supported: \(Self.names.keys.sorted().joined(separator: ", ")))")
+            throw AdapterError.unsupported("non_linearity '\(name)' (supported: \(Self.names.keys.sorted().joined(separator: ", ")))")
         }
         self = a
     }

@@ -39,7 +39,7 @@ public final class BottleneckAdapter: Module {
     public init(hiddenSize: Int, bottleneckSize: Int, configuration: BottleneckConfiguration, seed: UInt64) throws {
         try configuration.validate()
         guard hiddenSize > 0, bottleneckSize > 0 else {
-            throw BottleneckError.invalidConfiguration("sizes must be positive (hidden \(hiddenSize), bottleneck \(bottleneckSize))")
+            throw AdapterError.invalidConfiguration("sizes must be positive (hidden \(hiddenSize), bottleneck \(bottleneckSize))")
         }
         var rng = SeededRandom(seed: seed)
         let (c, d) = (hiddenSize, bottleneckSize)

@@ -8,7 +8,7 @@ import Tensor
 /// The adapter used follows ``AdapterRouting/selection``: the active one, none (`.base`), or one per
 /// batch row. Adapters sit under the child `adapters`, so their parameters get AdapterHub's paths
 /// (`model.layers.0.output_adapters.adapters.NAME.adapter_up.weight`).
-public final class BottleneckAdapterSlot: Module {
+public final class BottleneckAdapterSlot: MethodAdapterLayer, ResidualJoin {
     /// Which of the block's two joins this is.
     public let location: BottleneckLocation
     /// The adapter applied under the `.active` selection, if any.
@@ -23,6 +23,17 @@ public final class BottleneckAdapterSlot: Module {
 
     public var children: [(name: String, module: any Module)] { [("adapters", store)] }
 
+    public var adapterNames: [String] { store.adapters.keys.sorted() }
+
+    /// Nil: a slot adds to the model without standing in for anything.
+    public var wrapped: (any Module)? { nil }
+
+    public func parameters(ofAdapter name: String) -> [(name: String, parameter: Parameter)] {
+        store.adapters[name]?.namedParameters(prefix: "adapters.\(name).") ?? []
+    }
+
+    public func configuration(ofAdapter name: String) -> (any AdapterMethod)? { store.adapters[name]?.configuration }
+
     /// Adds (or replaces) the adapter `name`.
     public func setAdapter(_ name: String, _ adapter: BottleneckAdapter) { store.adapters[name] = adapter }
 
@@ -34,7 +45,7 @@ public final class BottleneckAdapterSlot: Module {
 
     /// Selects the adapter to apply (nil for the plain join).
     public func setActiveAdapter(_ name: String?) throws {
-        if let name, store.adapters[name] == nil { throw BottleneckError.adapterName("no bottleneck adapter named '\(name)'") }
+        if let name, store.adapters[name] == nil { throw AdapterError.adapterName("no bottleneck adapter named '\(name)'") }
         activeAdapter = name
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// Reading and writing the `config` block of AdapterHub's `adapter_config.json`.
 ///
-/// Reading throws ``BottleneckError/unsupported(_:)`` for settings Tailor does not implement
+/// Reading throws ``AdapterError/unsupported(_:)`` for settings Tailor does not implement
 /// (gated, PHM/Compacter, invertible and cross adapters, `ln_before`, stochastic depth,
 /// `residual_before_ln: "post_add"`, other AdapterHub methods) and for keys `BnConfig` does not have.
 /// ``adapterHubJSON`` writes every `BnConfig` key, so AdapterHub reads the block unchanged.
@@ -27,31 +27,31 @@ extension BottleneckConfiguration: Codable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
-        if let unknown = c.allKeys.map(\.stringValue).sorted().first(where: { !Self.knownKeys.contains($0) }) {
-            throw BottleneckError.unsupported("unknown setting '\(unknown)' in the adapter configuration")
-        }
         func value<T: Decodable>(_ type: T.Type, _ key: String) throws -> T? {
             do { return try c.decodeIfPresent(type, forKey: Key(key)) } catch {
-                throw BottleneckError.invalidConfiguration("'\(key)' is not a \(T.self)")
+                throw AdapterError.invalidConfiguration("'\(key)' is not a \(T.self)")
             }
         }
         func required<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
-            guard let v = try value(type, key) else { throw BottleneckError.invalidConfiguration("'\(key)' is missing") }
+            guard let v = try value(type, key) else { throw AdapterError.invalidConfiguration("'\(key)' is missing") }
             return v
         }
         if let architecture = try value(String.self, "architecture") {
-            throw BottleneckError.unsupported("AdapterHub method '\(architecture)' (only bottleneck adapters)")
+            throw AdapterError.unsupported("AdapterHub method '\(architecture)' (only bottleneck adapters)")
+        }
+        if let unknown = c.allKeys.map(\.stringValue).sorted().first(where: { !Self.knownKeys.contains($0) }) {
+            throw AdapterError.unsupported("unknown setting '\(unknown)' in the adapter configuration")
         }
         for key in ["use_gating", "phm_layer", "ln_before", "cross_adapter"] where try value(Bool.self, key) == true {
-            throw BottleneckError.unsupported("\(key): true")
+            throw AdapterError.unsupported("\(key): true")
         }
-        if let inv = try value(String.self, "inv_adapter") { throw BottleneckError.unsupported("inv_adapter '\(inv)'") }
+        if let inv = try value(String.self, "inv_adapter") { throw AdapterError.unsupported("inv_adapter '\(inv)'") }
         if let depth = try value(Double.self, "stochastic_depth"), depth > 0 {
-            throw BottleneckError.unsupported("stochastic_depth \(depth)")
+            throw AdapterError.unsupported("stochastic_depth \(depth)")
         }
         let residualBefore: Bool
         if let text = try? c.decodeIfPresent(String.self, forKey: Key("residual_before_ln")) {
-            throw BottleneckError.unsupported("residual_before_ln '\(text)'")
+            throw AdapterError.unsupported("residual_before_ln '\(text)'")
         } else {
             residualBefore = try value(Bool.self, "residual_before_ln") ?? true
         }
@@ -77,11 +77,11 @@ extension BottleneckConfiguration: Codable {
         if var map = try? c.decode([String: Double].self, forKey: key) {
             let fallback = map.removeValue(forKey: "default")
             guard map.keys.allSatisfy({ Int($0) != nil }) else {
-                throw BottleneckError.invalidConfiguration("reduction_factor keys must be layer indices or \"default\"")
+                throw AdapterError.invalidConfiguration("reduction_factor keys must be layer indices or \"default\"")
             }
             return .perLayer(map, default: fallback)
         }
-        throw BottleneckError.invalidConfiguration("'reduction_factor' must be a number or a map of layer index to number")
+        throw AdapterError.invalidConfiguration("'reduction_factor' must be a number or a map of layer index to number")
     }
 
     private static func decodeScaling(_ c: KeyedDecodingContainer<Key>, _ key: Key) throws -> BottleneckScaling {
@@ -90,7 +90,7 @@ extension BottleneckConfiguration: Codable {
         switch try? c.decode(String.self, forKey: key) {
         case "learned": return .learned
         case "channel": return .channel
-        case let other: throw BottleneckError.unsupported("scaling '\(other ?? "?")' (a number, \"learned\" or \"channel\")")
+        case let other: throw AdapterError.unsupported("scaling '\(other ?? "?")' (a number, \"learned\" or \"channel\")")
         }
     }
 

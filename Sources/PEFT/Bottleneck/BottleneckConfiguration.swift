@@ -101,7 +101,7 @@ public struct BottleneckConfiguration: Sendable, Equatable {
         case "par_bn", "parallel": return .parallelBottleneck()
         case "scaled_par_bn", "scaled_parallel": return .parallelBottleneck(scaling: .learned)
         default:
-            throw BottleneckError.unsupported(
+            throw AdapterError.unsupported(
                 "adapter configuration '\(name)' (supported: seq_bn, pfeiffer, double_seq_bn, houlsby, par_bn, parallel, scaled_par_bn)")
         }
     }
@@ -136,13 +136,13 @@ public struct BottleneckConfiguration: Sendable, Equatable {
         _ = try activation
         try reductionFactor.validate()
         guard dropout >= 0 && dropout < 1 else {
-            throw BottleneckError.invalidConfiguration("dropout must be in [0, 1), got \(dropout)")
+            throw AdapterError.invalidConfiguration("dropout must be in [0, 1), got \(dropout)")
         }
         guard ["bert", "mam_adapter", "houlsby"].contains(initWeights) else {
-            throw BottleneckError.unsupported("init_weights '\(initWeights)' (supported: bert, mam_adapter, houlsby)")
+            throw AdapterError.unsupported("init_weights '\(initWeights)' (supported: bert, mam_adapter, houlsby)")
         }
         if case .constant(let s) = scaling, !s.isFinite {
-            throw BottleneckError.invalidConfiguration("scaling must be finite, got \(s)")
+            throw AdapterError.invalidConfiguration("scaling must be finite, got \(s)")
         }
     }
 }
@@ -168,7 +168,7 @@ public enum ReductionFactor: Sendable, Equatable {
         case .uniform(let f): return f
         case .perLayer(let map, let fallback):
             guard let f = map[String(layer)] ?? fallback else {
-                throw BottleneckError.invalidConfiguration("reduction_factor has no entry for layer \(layer) and no \"default\"")
+                throw AdapterError.invalidConfiguration("reduction_factor has no entry for layer \(layer) and no \"default\"")
             }
             return f
         }
@@ -181,7 +181,7 @@ public enum ReductionFactor: Sendable, Equatable {
         case .perLayer(let map, let fallback): all = Array(map.values) + (fallback.map { [$0] } ?? [])
         }
         guard all.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            throw BottleneckError.invalidConfiguration("reduction_factor must be positive, got \(self)")
+            throw AdapterError.invalidConfiguration("reduction_factor must be positive, got \(self)")
         }
     }
 }
