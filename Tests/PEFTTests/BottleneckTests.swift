@@ -384,6 +384,17 @@ final class BottleneckTests: XCTestCase {
         }
     }
 
+    /// What `tailor finetune --method bottleneck` reads from a config file's "adapter" section.
+    func testConfigurationFromABareBlockOrAPresetName() throws {
+        let bare = #"{"mh_adapter": true, "output_adapter": true, "reduction_factor": 8, "non_linearity": "swish"}"#
+        XCTAssertEqual(try BottleneckConfiguration.decodeConfiguration(from: Data(bare.utf8)),
+                       .doubleSeqBottleneck(reductionFactor: 8))
+        XCTAssertEqual(try BottleneckConfiguration.decodeConfiguration(from: Data(#"{"config": "pfeiffer"}"#.utf8)), .seqBottleneck())
+        XCTAssertEqual(try BottleneckConfiguration.decodeConfiguration(from: Data(#"{"config": "par_bn"}"#.utf8)), .parallelBottleneck())
+        XCTAssertTrue(try AdapterRegistry.method(peftType: "bottleneck") is BottleneckConfiguration.Type)
+        XCTAssertEqual(try BottleneckConfiguration.defaultConfiguration(), .seqBottleneck())
+    }
+
     // MARK: - Finite differences
 
     /// The adapter's backward (activations without C kernels, layer norm, learned scaling, both

@@ -55,14 +55,7 @@ public final class BottleneckAdapterSlot: MethodAdapterLayer, ResidualJoin {
         case .base: return output + residual
         case .active: return join(output, residual, adapter: activeAdapter)
         case .perRow(let names):
-            let rows = output.shape.first ?? 0
-            // A list that does not fit the batch is a caller error: fall back to the shared setting.
-            guard names.count == rows else { return join(output, residual, adapter: activeAdapter) }
-            if rows == 1 || Set(names).count == 1 { return join(output, residual, adapter: names[0]) }
-            let parts = (0..<rows).map { b in
-                join(output.slice(axis: 0, b..<b + 1), residual.slice(axis: 0, b..<b + 1), adapter: names[b])
-            }
-            return Tensor.concat(parts, axis: 0)
+            return AdapterRouting.perRow(names, output, residual) { name, o, r in join(o, r, adapter: name) }
         }
     }
 
