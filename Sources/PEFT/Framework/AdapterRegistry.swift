@@ -5,6 +5,7 @@ public enum AdapterRegistry {
     /// The registered methods.
     public static let methods: [any AdapterMethod.Type] = [
         LoRAConfiguration.self, IA3Configuration.self, PromptTuningConfiguration.self, PrefixTuningConfiguration.self,
+        BottleneckConfiguration.self,
     ]
 
     /// The `peft_type`s of the registered methods.
