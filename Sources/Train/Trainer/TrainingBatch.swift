@@ -1,3 +1,4 @@
+import Model
 import Tensor
 
 /// One micro-batch: B rows of T token ids with their next-token targets.
@@ -28,6 +29,11 @@ public struct TrainingBatch: Sendable, Equatable {
 
     /// Positions with a target.
     public var targetCount: Int { labels.reduce(0) { $0 + ($1 == Tensor.ignoreIndex ? 0 : 1) } }
+
+    /// The model input for this batch, computing logits at `logits`.
+    public func modelInput(logits: LogitsSelection) -> ModelInput {
+        ModelInput(tokens: inputIDs, batchSize: batchSize, logits: logits)
+    }
 }
 
 /// A source of micro-batches whose order depends only on the epoch and a seed, so training is
