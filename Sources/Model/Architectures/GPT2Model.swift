@@ -220,7 +220,11 @@ public final class GPT2Model: CausalLanguageModel {
         let (b, t, positions, mask) = try beginForward(input, cache: cache)
         let run = {
             var h = self.transformer.wte(input.tokens, shape: [b, t]) + self.transformer.wpe(positions, shape: [b, t])
-            for (i, block) in self.transformer.h.items.enumerated() { h = block(h, mask: mask, cache: cache, layer: i) }
+            for (i, block) in self.transformer.h.items.enumerated() {
+                h = GradientCheckpointing.segment(h, parameters: block.namedParameters().map(\.parameter)) {
+                    block($0, mask: mask, cache: cache, layer: i)
+                }
+            }
             cache?.advance(by: t)
             let rows = self.transformer.lnF(h.reshaped([b * t, self.configuration.hiddenSize])
                 .selectingRows(input.logits, batch: b, length: t))

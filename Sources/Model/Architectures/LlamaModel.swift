@@ -235,7 +235,9 @@ public final class LlamaModel: CausalLanguageModel {
         let run = {
             var h = self.backbone.embedTokens(input.tokens, shape: [b, t])
             for (i, layer) in self.backbone.layers.items.enumerated() {
-                h = layer(h, positions: positions, rope: self.rope, mask: mask, cache: cache, layer: i)
+                h = GradientCheckpointing.segment(h, parameters: layer.namedParameters().map(\.parameter)) {
+                    layer($0, positions: positions, rope: self.rope, mask: mask, cache: cache, layer: i)
+                }
             }
             cache?.advance(by: t)
             let rows = self.backbone.norm(h.reshaped([b * t, self.configuration.hiddenSize])
