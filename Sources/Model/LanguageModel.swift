@@ -20,16 +20,21 @@ public struct ModelInput: Sendable {
     public var positions: [Int32]?
     /// Per row, the first key that is not left padding (in cache coordinates); nil if none.
     public var keyStart: [Int]?
+    /// For packed rows ([B, T]): the example each token belongs to. Attention then stays within a
+    /// run of equal ids (a block-diagonal causal mask); pair it with per-example `positions`.
+    /// Only without a cache. Nil: one sequence per row.
+    public var segments: [Int32]?
     /// Which logits to compute.
     public var logits: LogitsSelection
 
     /// An input of `batchSize` equally long rows.
     public init(tokens: [Int32], batchSize: Int = 1, positions: [Int32]? = nil, keyStart: [Int]? = nil,
-                logits: LogitsSelection = .all) {
+                segments: [Int32]? = nil, logits: LogitsSelection = .all) {
         self.tokens = tokens
         self.batchSize = batchSize
         self.positions = positions
         self.keyStart = keyStart
+        self.segments = segments
         self.logits = logits
     }
 
@@ -122,6 +127,10 @@ extension CausalLanguageModel {
         } else if (cache?.length ?? 0) + input.sequenceLength > description.maxPositions {
             throw ModelInputError.positionOutOfRange(Int32((cache?.length ?? 0) + input.sequenceLength - 1), limit: description.maxPositions)
         }
+        if let s = input.segments {
+            guard s.count == input.tokens.count else { throw ModelInputError.badShape("\(s.count) segment ids for \(input.tokens.count) tokens") }
+            guard cache == nil else { throw ModelInputError.badShape("packed segments cannot be used with a cache") }
+        }
         if let ks = input.keyStart, ks.count != input.batchSize {
             throw ModelInputError.badShape("\(ks.count) key starts for \(input.batchSize) rows")
         }
@@ -139,7 +148,8 @@ extension CausalLanguageModel {
         try validate(input, cache: cache)
         let positions = positions(for: input, cache: cache)
         cache?.reserve(input.sequenceLength)
-        let mask = AttentionMask(causal: true, queryOffset: cache?.length ?? 0, keyStart: input.keyStart)
+        let mask = AttentionMask(causal: true, queryOffset: cache?.length ?? 0, keyStart: input.keyStart,
+                                 segmentStart: input.segments.map { AttentionMask.segmentStarts(segments: $0, batch: input.batchSize) })
         return (input.batchSize, input.sequenceLength, positions, mask)
     }
 

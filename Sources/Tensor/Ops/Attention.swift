@@ -10,18 +10,39 @@ public struct AttentionMask: Sendable, Equatable {
     public var queryOffset: Int
     /// Per batch row, the first valid key (keys before it are left padding); nil when none is padded.
     public var keyStart: [Int]?
+    /// Per query ([B, T] row-major), the first key of its segment: with several examples packed into
+    /// one row, a query sees only keys from `segmentStart` on, which with `causal` makes the mask
+    /// block-diagonal. Nil: one segment per row.
+    public var segmentStart: [Int32]?
 
     /// A mask.
-    public init(causal: Bool = true, queryOffset: Int = 0, keyStart: [Int]? = nil) {
+    public init(causal: Bool = true, queryOffset: Int = 0, keyStart: [Int]? = nil, segmentStart: [Int32]? = nil) {
         self.causal = causal
         self.queryOffset = queryOffset
         self.keyStart = keyStart
+        self.segmentStart = segmentStart
     }
 
-    /// The half-open range of keys query `t` of batch row `b` sees among `keys`.
+    /// Segment starts for packed rows: `segments` ([B, T] row-major) numbers the example each token
+    /// belongs to; a new segment begins wherever the number changes along a row.
+    public static func segmentStarts(segments: [Int32], batch: Int) -> [Int32] {
+        let t = batch > 0 ? segments.count / batch : 0
+        var starts = [Int32](repeating: 0, count: segments.count)
+        for b in 0..<batch {
+            var start = 0
+            for i in 0..<t {
+                if i > 0, segments[b * t + i] != segments[b * t + i - 1] { start = i }
+                starts[b * t + i] = Int32(start)
+            }
+        }
+        return starts
+    }
+
+    /// The half-open range of keys query `t` (of `queries` per row) of batch row `b` sees among `keys`.
     @inline(__always)
-    func keyRange(batch b: Int, query t: Int, keys: Int) -> Range<Int> {
-        let lo = keyStart?[b] ?? 0
+    func keyRange(batch b: Int, query t: Int, queries: Int, keys: Int) -> Range<Int> {
+        var lo = keyStart?[b] ?? 0
+        if let segmentStart { lo = Swift.max(lo, Int(segmentStart[b * queries + t])) }
         let hi = causal ? Swift.min(keys, queryOffset + t + 1) : keys
         return lo < hi ? lo..<hi : lo..<lo
     }
@@ -64,7 +85,7 @@ public enum AttentionKernel {
                                   a: qh, lda: qRow, b: kb, ldb: kvRowStride, c: scores, ldc: S)
                         for t in 0..<T {
                             let row = scores + t * S
-                            let r = mask.keyRange(batch: b, query: t, keys: S)
+                            let r = mask.keyRange(batch: b, query: t, queries: T, keys: S)
                             if r.isEmpty {
                                 row.update(repeating: 0, count: S)
                                 lse?[(b * H + h) * T + t] = -.infinity
@@ -110,7 +131,7 @@ public enum AttentionKernel {
                                   a: doh, lda: qRow, b: vb, ldb: kvRow, c: dp, ldc: S)
                         for t in 0..<T {
                             let pr = p + t * S, dr = dp + t * S
-                            let r = mask.keyRange(batch: b, query: t, keys: S)
+                            let r = mask.keyRange(batch: b, query: t, queries: T, keys: S)
                             if r.isEmpty { pr.update(repeating: 0, count: S); dr.update(repeating: 0, count: S); continue }
                             let l = lse[(b * H + h) * T + t]
                             tk_exp_shifted(pr + r.lowerBound, pr + r.lowerBound, r.count, l)
@@ -166,6 +187,7 @@ extension Tensor {
         let (S, G) = (k.shape[1], k.shape[2])
         precondition(k.shape[0] == B && k.shape[3] == D && G > 0 && H % G == 0, "attention: \(q.shape) vs \(k.shape)")
         let mask = mask ?? AttentionMask(causal: true, queryOffset: S - T)
+        precondition(mask.segmentStart.map { $0.count == B * T } ?? true, "attention: segmentStart for \(B)×\(T) queries")
         let shape = AttentionKernel.Shape(batch: B, queries: T, keys: S, heads: H, kvHeads: G, headDim: D)
         let out = Tensor.uninitialized(q.shape)
         let needsGrad = GradientMode.isEnabled && (q.requiresGradient || k.requiresGradient || v.requiresGradient)

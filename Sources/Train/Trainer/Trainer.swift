@@ -168,7 +168,7 @@ public final class Trainer {
                 let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
                 guard !rows.isEmpty else { continue }
                 let targets = rows.map { batch.labels[$0] }
-                let logits = try model.forward(ModelInput(tokens: batch.inputIDs, batchSize: batch.batchSize, logits: .rows(rows)), cache: nil)
+                let logits = try model.forward(batch.modelInput(logits: .rows(rows)), cache: nil)
                 nll += Double(Tensor.crossEntropy(logits: logits, targets: targets, normalizer: 1).item)
                 let v = logits.shape[1]
                 logits.withUnsafeBufferPointer { l in
@@ -228,6 +228,11 @@ extension Train {
         }
         if let bad = batch.labels.first(where: { $0 != Tensor.ignoreIndex && ($0 < 0 || Int($0) >= v) }) {
             throw TrainingError.invalidBatch("target \(bad) is outside the vocabulary (0..<\(v))")
+        }
+        for (name, values) in [("positions", batch.positions), ("segment ids", batch.segments)] {
+            if let values, values.count != batch.inputIDs.count {
+                throw TrainingError.invalidBatch("\(values.count) \(name) for \(batch.inputIDs.count) tokens")
+            }
         }
     }
 }
