@@ -159,31 +159,12 @@ public final class Trainer {
         }
     }
 
-    /// Mean token loss, perplexity and token accuracy on `data` (epoch 0 order), without gradients.
+    /// Mean token loss, perplexity and token accuracy on `data` (epoch 0 order), without gradients
+    /// (``TeacherForcedEvaluator``).
     public func evaluate(_ data: any TrainingBatches) throws -> EvaluationRecord {
-        try GradientMode.withoutGradients {
-            var nll = 0.0, correct = 0, total = 0
-            for batch in data.batches(epoch: 0, seed: configuration.seed) {
-                try validate(batch)
-                let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
-                guard !rows.isEmpty else { continue }
-                let targets = rows.map { batch.labels[$0] }
-                let logits = try model.forward(batch.modelInput(logits: .rows(rows)), cache: nil)
-                nll += Double(Tensor.crossEntropy(logits: logits, targets: targets, normalizer: 1).item)
-                let v = logits.shape[1]
-                logits.withUnsafeBufferPointer { l in
-                    for (i, t) in targets.enumerated() {
-                        var best = 0
-                        for j in 1..<v where l[i * v + j] > l[i * v + best] { best = j }
-                        if best == Int(t) { correct += 1 }
-                    }
-                }
-                total += rows.count
-            }
-            guard total > 0 else { throw TrainingError.noData("the evaluation set has no targets") }
-            let loss = Float(nll / Double(total))
-            return EvaluationRecord(step: step, loss: loss, perplexity: Foundation.exp(loss), tokenAccuracy: Float(correct) / Float(total))
-        }
+        let scores = try TeacherForcedEvaluator.evaluate(model, on: data, seed: configuration.seed)
+        return EvaluationRecord(step: step, loss: Float(scores.loss), perplexity: Float(scores.perplexity),
+                                tokenAccuracy: Float(scores.tokenAccuracy))
     }
 
     /// Checks a caller's batch: labels aligned with inputs and every target inside the vocabulary.
