@@ -20,6 +20,7 @@ struct FinetuneCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var training: TrainingFlags
     @OptionGroup var lora: LoRAFlags
+    @OptionGroup(title: "Objective") var objectiveFlags: ObjectiveFlags
     @Option(help: "Resume from a checkpoint folder written by an earlier run with the same settings.") var resume: String?
     @Flag(help: "Also print a one-line JSON summary.") var json = false
 
@@ -32,6 +33,7 @@ struct FinetuneCommand: ParsableCommand {
         var training: TrainingConfiguration
         var lora: LoRAConfiguration
         var data: DataConfig
+        var objective: ObjectiveSpec
     }
 
     func plan() throws -> Plan {
@@ -60,7 +62,7 @@ struct FinetuneCommand: ParsableCommand {
         if loraConfig.baseModelNameOrPath == nil { loraConfig.baseModelNameOrPath = model ?? file.model ?? "Qwen/Qwen2.5-Coder-0.5B-Instruct" }
         try loraConfig.validate()
         return Plan(modelPath: model ?? file.model, trainFile: trainFile, evalFile: evalFile, output: outputURL,
-                    training: trainingConfig, lora: loraConfig, data: data)
+                    training: trainingConfig, lora: loraConfig, data: data, objective: try objectiveFlags.applied(to: file.objective))
     }
 
     func run() throws {
@@ -86,7 +88,9 @@ struct FinetuneCommand: ParsableCommand {
         let evalBatches = try evalExamples.isEmpty ? nil : PipelineBatches(evalExamples, config: plan.data, padID: padID, shuffle: false)
 
         let wrapped = try LoRA.apply(plan.lora, to: m, seed: plan.training.seed)
-        let trainer = try Trainer(model: m, configuration: plan.training)
+        let objective = try plan.objective.build(model: m, tokenizer: tokenizer, data: plan.data, padID: padID,
+                                                 seed: plan.training.seed, log: log)
+        let trainer = try Trainer(model: m, configuration: plan.training, objective: objective)
         log("\(train.prepared.report.format.rawValue) data, template \(train.prepared.report.template): \(train.prepared.train.count) training and \(evalExamples.count) evaluation examples; "
             + "LoRA r=\(plan.lora.rank) on \(wrapped.count) layers, \(m.parameterCount(trainableOnly: true)) trainable parameters")
 
@@ -97,7 +101,9 @@ struct FinetuneCommand: ParsableCommand {
             switch event {
             case .step(let s):
                 if bar == nil { bar = ProgressBar(total: s.totalSteps, label: "Fine-tuning", plainEvery: max(1, s.totalSteps / 20)) }
-                bar?.update(s.step, detail: String(format: "loss %.4f · lr %.2e · %.0f tok/s", s.loss, s.learningRate, s.tokensPerSecond))
+                let terms = s.terms.isEmpty ? "" : " (\(s.termSummary))"
+                bar?.update(s.step, detail: String(format: "loss %.4f", s.loss) + terms
+                    + String(format: " · lr %.2e · %.0f tok/s", s.learningRate, s.tokensPerSecond))
             case .evaluation(let e):
                 lastEval = e
                 log(String(format: "step %d: eval loss %.4f, perplexity %.3f, token accuracy %.2f%%", e.step, e.loss, e.perplexity, 100 * e.tokenAccuracy))
@@ -161,6 +167,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Stop after this many evaluations without improvement.") var earlyStoppingPatience: Int?
     @Option(help: "Smallest eval-loss decrease that counts as improvement (default 0).") var earlyStoppingMinDelta: Float?
     @Option(help: "Seed for adapter initialisation, data split and order (default 42).") var seed: UInt64?
+    @Flag(help: "Recompute each decoder block in the backward pass: less memory, ~1 more forward of compute.")
+    var gradientCheckpointing = false
 
     func applied(to base: TrainingConfiguration) throws -> TrainingConfiguration {
         var c = base
@@ -189,6 +197,7 @@ struct TrainingFlags: ParsableArguments {
         if let earlyStoppingPatience { c.earlyStoppingPatience = earlyStoppingPatience }
         if let earlyStoppingMinDelta { c.earlyStoppingMinDelta = earlyStoppingMinDelta }
         if let seed { c.seed = seed }
+        if gradientCheckpointing { c.gradientCheckpointing = true }
         return c
     }
 }
