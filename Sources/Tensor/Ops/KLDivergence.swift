@@ -1,4 +1,4 @@
-import Foundation
+import CKernels
 
 /// Which way a Kullback–Leibler divergence between a teacher p and a student q is taken.
 public enum KLDirection: String, Sendable, Codable, CaseIterable {
@@ -24,7 +24,8 @@ extension Tensor {
     ///   - temperature: T > 0.
     ///   - direction: forward KL(teacher ‖ student) or reverse KL(student ‖ teacher).
     ///   - normalizer: divide the summed loss by this (pass a whole accumulated batch's target count).
-    /// - Returns: a scalar. The backward recomputes both softmaxes from the saved per-row log-sum-exps.
+    /// - Returns: a scalar (0 without rows). Nothing of size N·V is kept for the backward pass: it
+    ///   recomputes both softmaxes row by row.
     public static func klDivergence(student: Tensor, teacher: Tensor, teacherIndices: [Int32]? = nil,
                                     temperature: Float = 1, direction: KLDirection = .forward,
                                     normalizer: Float? = nil) -> Tensor {
@@ -38,15 +39,15 @@ extension Tensor {
         } else {
             precondition(kept == vocab, "klDivergence: teacher \(teacher.shape) vs student \(student.shape) without indices")
         }
+        guard rows > 0 else { return Tensor(0) }
         let sd = student.detached, td = teacher.detached
         let rowLoss = [Float](unsafeUninitializedCapacity: rows) { buffer, initialized in
             let out = buffer.baseAddress!
             Parallel.forRanges(rows, minimumChunk: 2) { range in
-                var s = [Float](repeating: 0, count: kept)
+                var row = KLRow(kept: kept)
                 for r in range {
-                    KLRow(student: sd, teacher: td, indices: teacherIndices, row: r, vocab: vocab, kept: kept,
-                          temperature: temperature).gather(into: &s)
-                    out[r] = KLRow.divergence(s: s, t: td.pointer + r * kept, kept: kept, temperature: temperature, direction: direction)
+                    row.load(student: sd, teacher: td, indices: teacherIndices, row: r, vocab: vocab, temperature: temperature)
+                    out[r] = row.divergence(direction)
                 }
             }
             initialized = rows
@@ -61,17 +62,13 @@ extension Tensor {
             let dx = teacherIndices == nil ? Tensor.uninitialized(sd.shape) : Tensor.zeros(sd.shape)
             let pd = dx.pointer
             Parallel.forRanges(rows, minimumChunk: 2) { range in
-                var s = [Float](repeating: 0, count: kept), ds = [Float](repeating: 0, count: kept)
+                var row = KLRow(kept: kept)
                 for r in range {
-                    let row = KLRow(student: sd, teacher: td, indices: teacherIndices, row: r, vocab: vocab, kept: kept,
-                                    temperature: temperature)
-                    row.gather(into: &s)
-                    KLRow.gradient(s: s, t: td.pointer + r * kept, kept: kept, temperature: temperature, direction: direction,
-                                   rowLoss: rowLoss[r], into: &ds)
+                    row.load(student: sd, teacher: td, indices: teacherIndices, row: r, vocab: vocab, temperature: temperature)
                     if let teacherIndices {
-                        for j in 0..<kept { pd[r * vocab + Int(teacherIndices[r * kept + j])] = scale * ds[j] }
+                        row.gradient(direction, rowLoss: rowLoss[r], scale: scale) { j, v in pd[r * vocab + Int(teacherIndices[r * kept + j])] = v }
                     } else {
-                        for j in 0..<kept { pd[r * vocab + j] = scale * ds[j] }
+                        row.gradient(direction, rowLoss: rowLoss[r], scale: scale) { j, v in pd[r * vocab + j] = v }
                     }
                 }
             }
@@ -80,68 +77,51 @@ extension Tensor {
     }
 }
 
-/// One row of the KL computation: the student's logits over the kept tokens, softened.
+/// Scratch for one row of the KL computation: both sides' softened logits over the kept tokens,
+/// their softmaxes (AVX2 kernels) and log-sum-exps.
 private struct KLRow {
-    let student: Tensor, teacher: Tensor
-    let indices: [Int32]?
-    let row, vocab, kept: Int
-    let temperature: Float
+    let kept: Int
+    var s, t, q, p: [Float]
+    var lseS: Float = 0, lseT: Float = 0
 
-    init(student: Tensor, teacher: Tensor, indices: [Int32]?, row: Int, vocab: Int, kept: Int, temperature: Float) {
-        (self.student, self.teacher, self.indices, self.row, self.vocab, self.kept, self.temperature) =
-            (student, teacher, indices, row, vocab, kept, temperature)
+    init(kept: Int) {
+        self.kept = kept
+        (s, t, q, p) = ([Float](repeating: 0, count: kept), [Float](repeating: 0, count: kept),
+                        [Float](repeating: 0, count: kept), [Float](repeating: 0, count: kept))
     }
 
-    /// The student logits of the kept tokens (not yet divided by T).
-    func gather(into s: inout [Float]) {
-        let base = student.pointer + row * vocab
+    /// Loads row `row`: s = student/T (the kept tokens), t = teacher/T, q and p their softmaxes.
+    mutating func load(student: Tensor, teacher: Tensor, indices: [Int32]?, row: Int, vocab: Int, temperature: Float) {
+        let sb = student.pointer + row * vocab, tb = teacher.pointer + row * kept, inv = 1 / temperature
         if let indices {
-            for j in 0..<kept { s[j] = base[Int(indices[row * kept + j])] }
+            for j in 0..<kept { s[j] = sb[Int(indices[row * kept + j])] * inv }
         } else {
-            for j in 0..<kept { s[j] = base[j] }
+            for j in 0..<kept { s[j] = sb[j] * inv }
         }
+        for j in 0..<kept { t[j] = tb[j] * inv }
+        let n = kept
+        lseS = s.withUnsafeBufferPointer { x in q.withUnsafeMutableBufferPointer { tk_softmax_lse(x.baseAddress!, $0.baseAddress!, n) } }
+        lseT = t.withUnsafeBufferPointer { x in p.withUnsafeMutableBufferPointer { tk_softmax_lse(x.baseAddress!, $0.baseAddress!, n) } }
     }
 
-    /// log-sum-exp of x/T.
-    static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int, _ temperature: Float) -> Float {
-        var m = -Float.infinity
-        for j in 0..<n { m = Swift.max(m, x[j] / temperature) }
-        guard m.isFinite else { return m }
-        var sum: Float = 0
-        for j in 0..<n { sum += Foundation.exp(x[j] / temperature - m) }
-        return m + Foundation.log(sum)
-    }
-
-    /// The row's KL between softmax(t/T) and softmax(s/T).
-    static func divergence(s: [Float], t: UnsafePointer<Float>, kept: Int, temperature: Float, direction: KLDirection) -> Float {
-        s.withUnsafeBufferPointer { sp in
-            let ls = logSumExp(sp.baseAddress!, kept, temperature), lt = logSumExp(t, kept, temperature)
-            var kl: Float = 0
-            for j in 0..<kept {
-                let logQ = sp[j] / temperature - ls, logP = t[j] / temperature - lt
-                switch direction {
-                case .forward: let p = Foundation.exp(logP); if p > 0 { kl += p * (logP - logQ) }
-                case .reverse: let q = Foundation.exp(logQ); if q > 0 { kl += q * (logQ - logP) }
-                }
-            }
-            return kl
+    /// KL(p ‖ q) (forward) or KL(q ‖ p) (reverse) of the loaded row.
+    func divergence(_ direction: KLDirection) -> Float {
+        var kl: Float = 0
+        let shift = lseS - lseT  // log p − log q = (t − s) + (lseS − lseT)
+        switch direction {
+        case .forward: for j in 0..<kept where p[j] > 0 { kl += p[j] * (t[j] - s[j] + shift) }
+        case .reverse: for j in 0..<kept where q[j] > 0 { kl += q[j] * (s[j] - t[j] - shift) }
         }
+        return kl
     }
 
-    /// dKL/d(s/T) over the kept tokens.
-    static func gradient(s: [Float], t: UnsafePointer<Float>, kept: Int, temperature: Float, direction: KLDirection,
-                         rowLoss: Float, into ds: inout [Float]) {
-        s.withUnsafeBufferPointer { sp in
-            let ls = logSumExp(sp.baseAddress!, kept, temperature), lt = logSumExp(t, kept, temperature)
-            for j in 0..<kept {
-                let logQ = sp[j] / temperature - ls, logP = t[j] / temperature - lt
-                let q = Foundation.exp(logQ)
-                switch direction {
-                case .forward: ds[j] = q - Foundation.exp(logP)
-                // d/dz_j Σ q (log q − log p) = q_j · ((log q_j − log p_j) − KL)
-                case .reverse: ds[j] = q > 0 ? q * ((logQ - logP) - rowLoss) : 0
-                }
-            }
+    /// Calls `write(j, scale · dKL/d(s_j))` for every kept token of the loaded row.
+    func gradient(_ direction: KLDirection, rowLoss: Float, scale: Float, _ write: (Int, Float) -> Void) {
+        let shift = lseS - lseT
+        switch direction {
+        case .forward: for j in 0..<kept { write(j, scale * (q[j] - p[j])) }
+        // d/ds_j Σ q (log q − log p) = q_j · ((log q_j − log p_j) − KL)
+        case .reverse: for j in 0..<kept { write(j, q[j] > 0 ? scale * q[j] * ((s[j] - t[j] - shift) - rowLoss) : 0) }
         }
     }
 }
