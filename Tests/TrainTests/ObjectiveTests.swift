@@ -19,7 +19,7 @@ final class ObjectiveTests: XCTestCase {
         try LoRA.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj"]), initialization: .gaussian),
                        to: model, seed: seed)
         var rng = SeededRandom(seed: seed)
-        for (_, p) in Trainer.Parameters(model) { try p.assign(Tensor.normal(p.shape, std: 0.3, using: &rng)) }
+        for (_, p) in Trainer.trainable(in: model) { try p.assign(Tensor.normal(p.shape, std: 0.3, using: &rng)) }
         return model
     }
 
@@ -185,7 +185,7 @@ final class ObjectiveTests: XCTestCase {
     func testEWCPenaltyValueAndAFileForAnotherModelIsATypedError() throws {
         let model = try withLoRA(try tinyLlama())
         let info = try FisherInformation.estimate(model: model, batches: batches(2, seed: 8))
-        let params = Trainer.Parameters(model)
+        let params = Trainer.trainable(in: model)
         // Move every trainable value, then compare λ/2 Σ F (θ − θ*)² with a Double reference.
         var rng = SeededRandom(seed: 11)
         for (_, p) in params { try p.assign(p.value + Tensor.normal(p.shape, std: 0.05, using: &rng)) }
@@ -269,7 +269,7 @@ final class ObjectiveTests: XCTestCase {
 
 extension Trainer {
     /// Trainable parameters of `model` by path (test helper).
-    static func Parameters(_ model: any CausalLanguageModel) -> [(name: String, parameter: Parameter)] {
+    static func trainable(in model: any CausalLanguageModel) -> [(name: String, parameter: Parameter)] {
         var seen = Set<ObjectIdentifier>()
         return model.namedParameters().filter { $0.parameter.isTrainable && seen.insert(ObjectIdentifier($0.parameter)).inserted }
     }
