@@ -15,6 +15,7 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "Keep GGUF weights quantized (frozen base in its file format).") var quantized = false
     @Option(help: "Positions with a target per row (default: all but the last), like a masked prompt.") var targetsPerRow: Int?
     @Option(help: "Comma-separated target modules (or all-linear) (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
+    @Flag(help: "Recompute each decoder block in the backward pass (gradient checkpointing).") var checkpointing = false
 
     func run() throws {
         let loaded = try BenchModels.load(model, keepQuantized: quantized)
@@ -37,7 +38,8 @@ struct TrainBench: ParsableCommand {
             }
             return TrainingBatch(inputIDs: ids, labels: labels, batchSize: batch)
         }
-        let trainer = try Trainer(model: loaded.model, configuration: TrainingConfiguration(maxSteps: steps + 1, learningRate: 1e-4))
+        let trainer = try Trainer(model: loaded.model, configuration: TrainingConfiguration(maxSteps: steps + 1, learningRate: 1e-4,
+                                                                                           gradientCheckpointing: checkpointing))
         var stepTimes: [Double] = []
         _ = try trainer.fit(train: FixedBatches(batches)) { event in
             if case .step(let s) = event { stepTimes.append(Double(batch * seq) / s.tokensPerSecond) }
@@ -47,7 +49,7 @@ struct TrainBench: ParsableCommand {
         let seconds = timed.reduce(0, +)
         emit([("bench", .string("train")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
               ("method", .string(method.rawValue + (quantized ? "-quantized-base" : ""))), ("rank", .int(rank)),
-              ("targets", .string(names.joined(separator: ","))), ("seq", .int(seq)), ("batch", .int(batch)),
+              ("targets", .string(names.joined(separator: ","))), ("seq", .int(seq)), ("batch", .int(batch)), ("checkpointing", .bool(checkpointing)),
               ("steps", .int(timed.count)), ("tokens_per_s", .number(Double(timed.count * batch * seq) / seconds, decimals: 1)),
               ("step_s", .number(seconds / Double(timed.count), decimals: 3)),
               ("trainable_params", .int(loaded.model.parameterCount(trainableOnly: true))),

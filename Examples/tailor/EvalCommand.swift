@@ -35,8 +35,8 @@ struct EvalCommand: ParsableCommand {
         let padID = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
         let batches = try PipelineBatches(examples, config: config, padID: padID, shuffle: false)
 
-        let scores = try TeacherForcedScores(model: m, data: batches,
-                                             bar: ProgressBar(total: batches.batcher.batchesPerEpoch, label: "Scoring   "))
+        let bar = ProgressBar(total: batches.batcher.batchesPerEpoch, label: "Scoring   ")
+        let scores = try TeacherForcedEvaluator.evaluate(m, on: batches) { done, _ in bar.update(done) }
         var generation: GenerationScores?
         if !noGenerate {
             var gen = GenerationConfig.greedy

@@ -23,6 +23,7 @@ struct FinetuneCommand: ParsableCommand {
     @OptionGroup var training: TrainingFlags
     @OptionGroup var lora: LoRAFlags
     @OptionGroup var methodFlags: MethodFlags
+    @OptionGroup(title: "Objective") var objectiveFlags: ObjectiveFlags
     @Option(help: "Resume from a checkpoint folder written by an earlier run with the same settings.") var resume: String?
     @Flag(help: "Also print a one-line JSON summary.") var json = false
 
@@ -35,6 +36,7 @@ struct FinetuneCommand: ParsableCommand {
         var training: TrainingConfiguration
         var method: MethodPlan
         var data: DataConfig
+        var objective: ObjectiveSpec
     }
 
     func plan() throws -> Plan {
@@ -62,7 +64,7 @@ struct FinetuneCommand: ParsableCommand {
         let method = try MethodPlan.resolve(flags: methodFlags, lora: lora, file: file,
                                             baseModel: model ?? file.model ?? "Qwen/Qwen2.5-Coder-0.5B-Instruct")
         return Plan(modelPath: model ?? file.model, trainFile: trainFile, evalFile: evalFile, output: outputURL,
-                    training: trainingConfig, method: method, data: data)
+                    training: trainingConfig, method: method, data: data, objective: try objectiveFlags.applied(to: file.objective))
     }
 
     func run() throws {
@@ -97,7 +99,9 @@ struct FinetuneCommand: ParsableCommand {
             m.setTrainable(false)
         }
         if let freezing = plan.method.freezing { try freezing.apply(to: m) }
-        let trainer = try Trainer(model: m, configuration: plan.training)
+        let objective = try plan.objective.build(model: m, tokenizer: tokenizer, data: plan.data, padID: padID,
+                                                 seed: plan.training.seed, log: log)
+        let trainer = try Trainer(model: m, configuration: plan.training, objective: objective)
         log("\(train.prepared.report.format.rawValue) data, template \(train.prepared.report.template): \(train.prepared.train.count) training and \(evalExamples.count) evaluation examples; "
             + "\(plan.method.name) on \(placement), \(m.parameterCount(trainableOnly: true)) trainable parameters")
 
@@ -108,7 +112,9 @@ struct FinetuneCommand: ParsableCommand {
             switch event {
             case .step(let s):
                 if bar == nil { bar = ProgressBar(total: s.totalSteps, label: "Fine-tuning", plainEvery: max(1, s.totalSteps / 20)) }
-                bar?.update(s.step, detail: String(format: "loss %.4f · lr %.2e · %.0f tok/s", s.loss, s.learningRate, s.tokensPerSecond))
+                let terms = s.terms.isEmpty ? "" : " (\(s.termSummary))"
+                bar?.update(s.step, detail: String(format: "loss %.4f", s.loss) + terms
+                    + String(format: " · lr %.2e · %.0f tok/s", s.learningRate, s.tokensPerSecond))
             case .evaluation(let e):
                 lastEval = e
                 log(String(format: "step %d: eval loss %.4f, perplexity %.3f, token accuracy %.2f%%", e.step, e.loss, e.perplexity, 100 * e.tokenAccuracy))
@@ -183,6 +189,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Stop after this many evaluations without improvement.") var earlyStoppingPatience: Int?
     @Option(help: "Smallest eval-loss decrease that counts as improvement (default 0).") var earlyStoppingMinDelta: Float?
     @Option(help: "Seed for adapter initialisation, data split and order (default 42).") var seed: UInt64?
+    @Flag(help: "Recompute each decoder block in the backward pass: less memory, ~1 more forward of compute.")
+    var gradientCheckpointing = false
 
     func applied(to base: TrainingConfiguration) throws -> TrainingConfiguration {
         var c = base
@@ -211,6 +219,7 @@ struct TrainingFlags: ParsableArguments {
         if let earlyStoppingPatience { c.earlyStoppingPatience = earlyStoppingPatience }
         if let earlyStoppingMinDelta { c.earlyStoppingMinDelta = earlyStoppingMinDelta }
         if let seed { c.seed = seed }
+        if gradientCheckpointing { c.gradientCheckpointing = true }
         return c
     }
 }

@@ -8,7 +8,8 @@ import Tailor
 ///   "model": "path/to/model.gguf", "trainFile": "train.jsonl", "evalFile": "valid.jsonl", "output": "my-adapter",
 ///   "training": {"epochs": 2, "learningRate": 2e-4, "warmupSteps": 10, "decay": "cosine", "optimizer": "adamW"},
 ///   "lora": {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": ["q_proj", "v_proj"]},
-///   "data": {"maxSequenceLength": 512, "batching": {"batchSize": 4}}
+///   "data": {"maxSequenceLength": 512, "batching": {"batchSize": 4}},
+///   "objective": {"terms": ["ce", "kl"], "weights": [0.9, 0.1], "teacher": "base", "temperature": 2}
 /// }
 /// ```
 /// - `training`: any subset of `TrainingConfiguration`'s keys (the rest keep their defaults);
@@ -19,6 +20,7 @@ import Tailor
 /// - `freezing`: `TrainableLayers`' keys (`freeze_bottom_fraction`, `train_top_blocks`,
 ///   `train_patterns`, `freeze_patterns`) — which base weights train.
 /// - `data`: `DataConfig`'s keys; `template` may also be a name as for `--template`.
+/// - `objective`: `ObjectiveSpec`'s keys (terms, weights, teacher, EWC/L2-SP/auxiliary settings).
 /// Paths are relative to the working directory. Unknown keys are errors (except in `lora`, where
 /// PEFT's many other keys are accepted and ignored).
 struct FinetuneConfigFile {
@@ -32,6 +34,7 @@ struct FinetuneConfigFile {
     var adapter: [String: Any]?
     var freezing: TrainableLayers?
     var data = DataConfig()
+    var objective = ObjectiveSpec()
     /// Whether `data.validationFraction` was given (otherwise nothing is held out of the training file).
     var setsValidationFraction = false
 
@@ -50,7 +53,7 @@ struct FinetuneConfigFile {
             throw CLIError("config file \(path) is not valid JSON")
         }
         func fail(_ message: String) -> CLIError { CLIError("config file \(path): \(message)") }
-        let known = ["model", "trainFile", "evalFile", "output", "method", "training", "lora", "adapter", "freezing", "data"]
+        let known = ["model", "trainFile", "evalFile", "output", "method", "training", "lora", "adapter", "freezing", "data", "objective"]
         if let key = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail("unknown key \"\(key)\" (known: \(known.joined(separator: ", ")))")
         }
@@ -76,6 +79,10 @@ struct FinetuneConfigFile {
         }
         do {
             if let t = try section("training") { training = try Self.training(from: t) }
+            if let o = try section("objective") {
+                try Self.checkKeys(o, of: ObjectiveSpec(), section: "objective")
+                objective = try Self.decode(ObjectiveSpec.self, from: o, section: "objective")
+            }
             if let l = try section("lora") { lora = try Self.decode(LoRAConfiguration.self, from: l, section: "lora") }
             adapter = try section("adapter")
             if let f = try section("freezing") { freezing = try Self.decode(TrainableLayers.self, from: f, section: "freezing") }

@@ -20,16 +20,21 @@ public struct ModelInput: Sendable {
     public var positions: [Int32]?
     /// Per row, the first key that is not left padding (in cache coordinates); nil if none.
     public var keyStart: [Int]?
+    /// For packed rows ([B, T]): the example each token belongs to. Attention then stays within a
+    /// run of equal ids (a block-diagonal causal mask); pair it with per-example `positions`.
+    /// Only without a cache. Nil: one sequence per row.
+    public var segments: [Int32]?
     /// Which logits to compute.
     public var logits: LogitsSelection
 
     /// An input of `batchSize` equally long rows.
     public init(tokens: [Int32], batchSize: Int = 1, positions: [Int32]? = nil, keyStart: [Int]? = nil,
-                logits: LogitsSelection = .all) {
+                segments: [Int32]? = nil, logits: LogitsSelection = .all) {
         self.tokens = tokens
         self.batchSize = batchSize
         self.positions = positions
         self.keyStart = keyStart
+        self.segments = segments
         self.logits = logits
     }
 
@@ -137,6 +142,10 @@ extension CausalLanguageModel {
         } else if (cache?.length ?? 0) + input.sequenceLength > description.maxPositions {
             throw ModelInputError.positionOutOfRange(Int32((cache?.length ?? 0) + input.sequenceLength - 1), limit: description.maxPositions)
         }
+        if let s = input.segments {
+            guard s.count == input.tokens.count else { throw ModelInputError.badShape("\(s.count) segment ids for \(input.tokens.count) tokens") }
+            guard cache == nil else { throw ModelInputError.badShape("packed segments cannot be used with a cache") }
+        }
         if let ks = input.keyStart, ks.count != input.batchSize {
             throw ModelInputError.badShape("\(ks.count) key starts for \(input.batchSize) rows")
         }
@@ -176,8 +185,12 @@ extension CausalLanguageModel {
             throw ModelInputError.positionOutOfRange(bad, limit: description.maxPositions)
         }
         cache?.reserve(t + (fresh == nil ? 0 : p))
+        if input.segments != nil && p > 0 {
+            throw ModelInputError.badShape("packed segments cannot be combined with a learned prefix (prompt or prefix tuning)")
+        }
         let mask = AttentionMask(causal: true, queryOffset: cached + (keyValues == nil ? 0 : p),
-                                 keyStart: input.keyStart.map { $0.map { $0 + p } }, prefixLength: p)
+                                 keyStart: input.keyStart.map { $0.map { $0 + p } }, prefixLength: p,
+                                 segmentStart: input.segments.map { AttentionMask.segmentStarts(segments: $0, batch: input.batchSize) })
         return ForwardPlan(batch: b, length: t, positions: positions, mask: mask, prefixLength: p,
                            prefixEmbeddings: embeddings, prefixKeyValues: keyValues)
     }
@@ -215,6 +228,14 @@ struct ForwardPlan {
     /// The attention context of decoder layer `layer`.
     func context(layer: Int, cache: KVCache?) -> AttentionContext {
         AttentionContext(positions: positions, mask: mask, cache: cache, layer: layer, prefix: prefixKeyValues?[layer])
+    }
+
+    /// Runs one decoder block, through gradient checkpointing when it is on — except when learned
+    /// prefix keys and values enter the block from outside (their gradients would not survive the
+    /// recomputation).
+    func checkpointing(_ h: Tensor, block: any Module, _ body: @escaping (Tensor) -> Tensor) -> Tensor {
+        guard prefixKeyValues == nil else { return body(h) }
+        return GradientCheckpointing.segment(h, parameters: block.namedParameters().map(\.parameter), body)
     }
 
     /// Token embeddings [B, T, C] with the virtual ones put before them.

@@ -7,10 +7,12 @@ import Foundation
 /// needs none). Leaves stand for trainable parameters. Nodes are immutable once made.
 final class GradNode: @unchecked Sendable {
     let inputs: [GradNode?]
-    let pullback: (@Sendable (Tensor) -> [Tensor?])?
+    /// Not `@Sendable`: a checkpointed segment's pullback re-runs model code. A graph is only ever
+    /// walked by the task that built it.
+    let pullback: ((Tensor) -> [Tensor?])?
     let parameterID: ObjectIdentifier?
 
-    init(inputs: [GradNode?], pullback: @escaping @Sendable (Tensor) -> [Tensor?]) {
+    init(inputs: [GradNode?], pullback: @escaping (Tensor) -> [Tensor?]) {
         self.inputs = inputs
         self.pullback = pullback
         self.parameterID = nil
@@ -26,6 +28,12 @@ final class GradNode: @unchecked Sendable {
 /// Controls whether ops record the autodiff graph.
 public enum GradientMode {
     @TaskLocal static var enabled = true
+    /// True while a checkpointed segment runs its forward pass: still training (dropout on), but
+    /// nothing is recorded — the backward pass recomputes the segment.
+    @TaskLocal static var suspended = false
+
+    /// Whether ops record the graph right now (enabled and not inside a checkpointed forward).
+    static var isRecording: Bool { enabled && !suspended }
 
     /// Whether ops record the autodiff graph in the current task (false inside
     /// ``withoutGradients(_:)-…``): training code may also read it as "in training mode".
@@ -51,7 +59,7 @@ extension Tensor {
     /// each shaped like that input; it may return nil for inputs with `requiresGradient == false`.
     public static func record(_ output: Tensor, inputs: [Tensor],
                        pullback: @escaping @Sendable (Tensor) -> [Tensor?]) -> Tensor {
-        guard GradientMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return output }
+        guard GradientMode.isRecording, inputs.contains(where: { $0.node != nil }) else { return output }
         return output.attaching(GradNode(inputs: inputs.map(\.node), pullback: pullback))
     }
 }
@@ -74,10 +82,16 @@ extension Tensor {
     /// Intermediate gradients are released as soon as every consumer has used them.
     public func gradients(seed: Float = 1) -> Gradients {
         precondition(count == 1, "gradients(seed:) needs a one-element tensor, got shape \(shape)")
+        return backpropagate(seed: Tensor.full(shape, seed))
+    }
+
+    /// Back-propagates `seed` (shaped like this tensor: the gradient of some scalar with respect to
+    /// it) and returns the gradient of every trainable parameter this tensor depends on.
+    func backpropagate(seed: Tensor) -> Gradients {
         var result = Gradients()
         guard let root = node else { return result }
         let order = Self.topologicalOrder(from: root)
-        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): Tensor.full(shape, seed)]
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed.detached]
         for node in order.reversed() {
             guard let grad = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             if let pid = node.parameterID {

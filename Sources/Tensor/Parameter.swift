@@ -20,7 +20,7 @@ public final class Parameter {
 
     /// The value to use in a forward pass: tracked by autodiff when trainable and recording is on.
     public var tensor: Tensor {
-        isTrainable && GradientMode.isEnabled ? value.attaching(leaf) : value
+        isTrainable && GradientMode.isRecording ? value.attaching(leaf) : value
     }
 
     /// Shape of the value.

@@ -206,4 +206,61 @@ final class GradientCheckTests: XCTestCase {
         let g = (t * t + t).sum().gradients()[x]!.scalars
         for (gi, xi) in zip(g, x.value.scalars) { XCTAssertEqual(gi, 2 * xi + 1, accuracy: 1e-5) }
     }
+
+    func testKLDivergence() {
+        let teacher = randn([4, 9], seed: 31, std: 2)
+        var rng = SeededRandom(seed: 32)
+        let indices = (0..<4).flatMap { _ in Array((0..<9).map(Int32.init).shuffled(using: &rng).prefix(3)) }
+        let teacherTop = Tensor.build([4, 3]) { b in for i in b.indices { b[i] = teacher.scalars[(i / 3) * 9 + Int(indices[i])] } }
+        for direction in KLDirection.allCases {
+            for temperature: Float in [1, 2.5] {
+                check("kl \(direction) T=\(temperature)", [randn([4, 9], seed: 33, std: 2)], h: 1e-2, tolerance: 3e-3) {
+                    Tensor.klDivergence(student: $0[0], teacher: teacher, temperature: temperature, direction: direction, normalizer: 3)
+                }
+                check("kl top-k \(direction) T=\(temperature)", [randn([4, 9], seed: 34, std: 2)], h: 1e-2, tolerance: 3e-3) {
+                    Tensor.klDivergence(student: $0[0], teacher: teacherTop, teacherIndices: indices, temperature: temperature,
+                                        direction: direction)
+                }
+            }
+        }
+    }
+
+    func testWeightedSquaredDistance() {
+        let anchor = randn([5, 6], seed: 41), weights = positive([5, 6], seed: 42)
+        check("ewc", [randn([5, 6], seed: 43)]) { Tensor.weightedSquaredDistance($0[0], anchor: anchor, weights: weights) }
+        check("l2sp", [randn([5, 6], seed: 44)]) { Tensor.weightedSquaredDistance($0[0], anchor: anchor) }
+    }
+
+    /// A box for a layer's dropout generator, like LoRA's.
+    private final class Generator { var rng = SeededRandom(seed: 77) }
+
+    func testCheckpointedSegmentGivesTheSameGradientsAndReplaysDropout() {
+        let w1 = Parameter(randn([6, 5], seed: 51)), w2 = Parameter(randn([5, 6], seed: 52))
+        let frozen = Parameter(randn([6], seed: 53), trainable: false)
+        let x = Parameter(randn([3, 5], seed: 54))
+        let r = randn([3, 5], seed: 55)
+        func run(checkpointed: Bool) -> (grads: [[Float]], output: [Float], rng: SeededRandom) {
+            let gen = Generator()
+            let body: (Tensor) -> Tensor = { h in
+                let a = Tensor.linear(h, weight: w1.tensor, bias: frozen.tensor).tanh().dropout(0.3, using: &gen.rng)
+                return h + Tensor.linear(a, weight: w2.tensor)
+            }
+            let x2 = x.tensor * 1.5  // the segment's input has its own history
+            let y = checkpointed ? Tensor.checkpointed(x2, parameters: [w1, w2, frozen, w1], body) : body(x2)
+            let z = checkpointed ? Tensor.checkpointed(y, parameters: [w1, w2, frozen], body) : body(y)
+            let g = (z * r).sum().gradients()
+            XCTAssertNil(g[frozen])
+            return ([g[x]!.scalars, g[w1]!.scalars, g[w2]!.scalars], z.scalars, gen.rng)
+        }
+        let plain = run(checkpointed: false), checkpointed = run(checkpointed: true)
+        XCTAssertEqual(checkpointed.output, plain.output)
+        XCTAssertEqual(checkpointed.rng, plain.rng, "the recompute must not advance the generator")
+        for (a, b) in zip(checkpointed.grads, plain.grads) {
+            XCTAssertEqual(a.count, b.count)
+            for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-6) }
+        }
+        // Without anything trainable upstream, the segment does not record.
+        let inference = GradientMode.withoutGradients { Tensor.checkpointed(x.tensor, parameters: [w1]) { $0 * 2 } }
+        XCTAssertFalse(inference.requiresGradient)
+    }
 }

@@ -142,15 +142,26 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(stopped.stopReason, "stopped by host")
     }
 
-    func testSchedules() {
-        let cosine = LearningRateSchedule(peak: 1, warmupSteps: 4, totalSteps: 14, decay: .cosine)
-        XCTAssertEqual(cosine.rate(at: 0), 0.2, accuracy: 1e-6)
-        XCTAssertEqual(cosine.rate(at: 4), 1, accuracy: 1e-6)
-        XCTAssertEqual(cosine.rate(at: 9), 0.5, accuracy: 1e-6)
-        XCTAssertEqual(cosine.rate(at: 14), 0, accuracy: 1e-6)
+    /// Every schedule, step for step, against transformers' (Tools/make_objective_fixtures.py).
+    func testSchedulesMatchTransformers() throws {
+        struct Schedules: Decodable {
+            struct Schedule: Decodable { let kind: String; let peak: Float; let warmup: Int; let total: Int; let rates: [Float]; let min_lr_rate: Float? }
+            let schedules: [Schedule]
+        }
+        let file = try JSONDecoder().decode(Schedules.self, from: Data(contentsOf: Fixtures.url("TrainTests", "lr_schedules.json")))
+        XCTAssertEqual(file.schedules.count, 9)
+        for s in file.schedules {
+            let decay: LearningRateDecay = s.kind == "linear" ? .linear : s.kind == "constant" ? .constant : .cosine
+            let schedule = LearningRateSchedule(peak: s.peak, warmupSteps: s.warmup, totalSteps: s.total, decay: decay,
+                                                minimumRatio: s.min_lr_rate ?? 0)
+            // Steps 0…total: the trainer never goes beyond (transformers' cosine would rise again there).
+            for step in 0...s.total {
+                XCTAssertEqual(schedule.rate(at: step), s.rates[step], accuracy: 1e-7, "\(s.kind) warmup \(s.warmup) step \(step)")
+            }
+            if s.warmup > 0 { XCTAssertEqual(schedule.rate(at: 0), 0) }
+        }
         let linear = LearningRateSchedule(peak: 2, totalSteps: 10, decay: .linear, minimumRatio: 0.1)
-        XCTAssertEqual(linear.rate(at: 5), 1.1, accuracy: 1e-6)
-        XCTAssertEqual(LearningRateSchedule(peak: 3, totalSteps: 10, decay: .constant).rate(at: 7), 3)
+        XCTAssertEqual(linear.rate(at: 10), 0.2, accuracy: 1e-6, "a linear floor (Tailor's extension) ends at minimumRatio·peak")
     }
 
     func testConfigurationIsCodableAndValidated() throws {

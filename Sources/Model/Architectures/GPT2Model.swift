@@ -258,7 +258,10 @@ public final class GPT2Model: CausalLanguageModel {
         let run = {
             let tokens = plan.withPrefix(self.transformer.wte(input.tokens, shape: [plan.batch, plan.length]))
             var h = tokens + self.transformer.wpe(plan.positions, shape: [plan.batch, tokens.shape[1]])
-            for (i, block) in self.transformer.h.items.enumerated() { h = block(h, context: plan.context(layer: i, cache: cache)) }
+            for (i, block) in self.transformer.h.items.enumerated() {
+                let context = plan.context(layer: i, cache: cache)
+                h = plan.checkpointing(h, block: block) { block($0, context: context) }
+            }
             let rows = self.transformer.lnF(self.endForward(h, plan: plan, input: input, cache: cache))
             return Tensor.linear(rows, weight: self.transformer.wte.weight.tensor)
         }

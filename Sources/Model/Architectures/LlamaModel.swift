@@ -253,7 +253,8 @@ public final class LlamaModel: CausalLanguageModel {
         let run = {
             var h = plan.withPrefix(self.backbone.embedTokens(input.tokens, shape: [plan.batch, plan.length]))
             for (i, layer) in self.backbone.layers.items.enumerated() {
-                h = layer(h, context: plan.context(layer: i, cache: cache))
+                let context = plan.context(layer: i, cache: cache)
+                h = plan.checkpointing(h, block: layer) { layer($0, context: context) }
             }
             let rows = self.backbone.norm(self.endForward(h, plan: plan, input: input, cache: cache))
             return self.lmHead.map { $0(rows) } ?? self.backbone.embedTokens.project(rows)

@@ -13,29 +13,60 @@ public struct AttentionMask: Sendable, Equatable {
     /// Leading keys every query sees whatever `keyStart` says: learned virtual positions (prompt or
     /// prefix tuning) that sit before a row's left padding.
     public var prefixLength: Int
+    /// Per query ([B, T] row-major), the first key of its segment: with several examples packed into
+    /// one row, a query sees only keys from `segmentStart` on, which with `causal` makes the mask
+    /// block-diagonal. Nil: one segment per row.
+    public var segmentStart: [Int32]?
 
     /// A mask.
-    public init(causal: Bool = true, queryOffset: Int = 0, keyStart: [Int]? = nil, prefixLength: Int = 0) {
+    public init(causal: Bool = true, queryOffset: Int = 0, keyStart: [Int]? = nil, prefixLength: Int = 0,
+                segmentStart: [Int32]? = nil) {
         self.causal = causal
         self.queryOffset = queryOffset
         self.keyStart = keyStart
         self.prefixLength = prefixLength
+        self.segmentStart = segmentStart
     }
 
-    /// The half-open range of keys query `t` of batch row `b` sees among `keys`; keys inside
-    /// ``paddingGap(batch:query:keys:)`` are excluded from it as well.
+    /// Segment starts for packed rows: `segments` ([B, T] row-major) numbers the example each token
+    /// belongs to; a new segment begins wherever the number changes along a row.
+    public static func segmentStarts(segments: [Int32], batch: Int) -> [Int32] {
+        let t = batch > 0 ? segments.count / batch : 0
+        var starts = [Int32](repeating: 0, count: segments.count)
+        for b in 0..<batch {
+            var start = 0
+            for i in 0..<t {
+                if i > 0, segments[b * t + i] != segments[b * t + i - 1] { start = i }
+                starts[b * t + i] = Int32(start)
+            }
+        }
+        return starts
+    }
+
+    /// The first real key query `t` (of `queries` per row) of batch row `b` may see: after left
+    /// padding and, in a packed row, at its segment's start.
     @inline(__always)
-    func keyRange(batch b: Int, query t: Int, keys: Int) -> Range<Int> {
-        let start = keyStart?[b] ?? 0
-        let lo = prefixLength > 0 ? 0 : start
+    func firstKey(batch b: Int, query t: Int, queries: Int) -> Int {
+        var lo = keyStart?[b] ?? 0
+        if let segmentStart { lo = Swift.max(lo, Int(segmentStart[b * queries + t])) }
+        return lo
+    }
+
+    /// The half-open range of keys query `t` (of `queries` per row) of batch row `b` sees among
+    /// `keys`; keys inside ``paddingGap(batch:query:queries:keys:)`` are excluded from it as well.
+    @inline(__always)
+    func keyRange(batch b: Int, query t: Int, queries: Int, keys: Int) -> Range<Int> {
+        let lo = prefixLength > 0 ? 0 : firstKey(batch: b, query: t, queries: queries)
         let hi = causal ? Swift.min(keys, queryOffset + t + 1) : keys
         return lo < hi ? lo..<hi : lo..<lo
     }
 
     /// Padding keys between the always-visible prefix and a row's first real key, inside `keyRange`.
     @inline(__always)
-    func paddingGap(batch b: Int, query t: Int, keys: Int) -> Range<Int> {
-        guard prefixLength > 0, let start = keyStart?[b], start > prefixLength else { return 0..<0 }
+    func paddingGap(batch b: Int, query t: Int, queries: Int, keys: Int) -> Range<Int> {
+        guard prefixLength > 0 else { return 0..<0 }
+        let start = firstKey(batch: b, query: t, queries: queries)
+        guard start > prefixLength else { return 0..<0 }
         let hi = causal ? Swift.min(keys, queryOffset + t + 1) : keys
         return prefixLength..<Swift.max(prefixLength, Swift.min(start, hi))
     }
@@ -78,13 +109,13 @@ public enum AttentionKernel {
                                   a: qh, lda: qRow, b: kb, ldb: kvRowStride, c: scores, ldc: S)
                         for t in 0..<T {
                             let row = scores + t * S
-                            let r = mask.keyRange(batch: b, query: t, keys: S)
+                            let r = mask.keyRange(batch: b, query: t, queries: T, keys: S)
                             if r.isEmpty {
                                 row.update(repeating: 0, count: S)
                                 lse?[(b * H + h) * T + t] = -.infinity
                                 continue
                             }
-                            let gap = mask.paddingGap(batch: b, query: t, keys: S)
+                            let gap = mask.paddingGap(batch: b, query: t, queries: T, keys: S)
                             if !gap.isEmpty { (row + gap.lowerBound).update(repeating: -.infinity, count: gap.count) }
                             let l = tk_softmax_lse(row + r.lowerBound, row + r.lowerBound, r.count)
                             if !gap.isEmpty { (row + gap.lowerBound).update(repeating: 0, count: gap.count) }
@@ -127,11 +158,11 @@ public enum AttentionKernel {
                                   a: doh, lda: qRow, b: vb, ldb: kvRow, c: dp, ldc: S)
                         for t in 0..<T {
                             let pr = p + t * S, dr = dp + t * S
-                            let r = mask.keyRange(batch: b, query: t, keys: S)
+                            let r = mask.keyRange(batch: b, query: t, queries: T, keys: S)
                             if r.isEmpty { pr.update(repeating: 0, count: S); dr.update(repeating: 0, count: S); continue }
                             let l = lse[(b * H + h) * T + t]
                             tk_exp_shifted(pr + r.lowerBound, pr + r.lowerBound, r.count, l)
-                            let gap = mask.paddingGap(batch: b, query: t, keys: S)
+                            let gap = mask.paddingGap(batch: b, query: t, queries: T, keys: S)
                             if !gap.isEmpty { (pr + gap.lowerBound).update(repeating: 0, count: gap.count) }
                             if r.lowerBound > 0 { pr.update(repeating: 0, count: r.lowerBound) }
                             if r.upperBound < S { (pr + r.upperBound).update(repeating: 0, count: S - r.upperBound) }
@@ -185,6 +216,7 @@ extension Tensor {
         let (S, G) = (k.shape[1], k.shape[2])
         precondition(k.shape[0] == B && k.shape[3] == D && G > 0 && H % G == 0, "attention: \(q.shape) vs \(k.shape)")
         let mask = mask ?? AttentionMask(causal: true, queryOffset: S - T)
+        precondition(mask.segmentStart.map { $0.count == B * T } ?? true, "attention: segmentStart for \(B)×\(T) queries")
         let shape = AttentionKernel.Shape(batch: B, queries: T, keys: S, heads: H, kvHeads: G, headDim: D)
         let out = Tensor.uninitialized(q.shape)
         let needsGrad = GradientMode.isEnabled && (q.requiresGradient || k.requiresGradient || v.requiresGradient)

@@ -6,9 +6,15 @@ extension Tensor {
         guard p > 0 else { return self }
         precondition(p < 1, "dropout probability must be below 1, got \(p)")
         let keep = 1 / (1 - p)
+        // Inside a checkpointed segment the recompute replays the first pass's masks and leaves
+        // the caller's generator where the first pass left it.
+        let replayed = DropoutTape.replaying?.nextState()
+        var draw = replayed ?? rng
+        if replayed == nil { DropoutTape.recording?.record(rng) }
         let mask = Tensor.build(shape) { buf in
-            for i in buf.indices { buf[i] = rng.nextUniform() < p ? 0 : keep }
+            for i in buf.indices { buf[i] = draw.nextUniform() < p ? 0 : keep }
         }
+        if replayed == nil { rng = draw }
         let out = Tensor.broadcastApply(self, mask, MulKernel.self)
         return Tensor.record(out, inputs: [self]) { g in [Tensor.broadcastApply(g, mask, MulKernel.self)] }
     }

@@ -44,18 +44,22 @@ public struct Batcher: Sendable {
         self.seed = seed
     }
 
-    /// The batches of epoch `epoch` (0-based); the same epoch always gives the same batches.
-    public func batches(epoch: Int) -> [Batch] {
-        rowPlan(epoch: epoch).map { rows in
+    /// The batches of epoch `epoch` (0-based) shuffled with the batcher's seed; the same epoch
+    /// always gives the same batches.
+    public func batches(epoch: Int) -> [Batch] { batches(epoch: epoch, seed: seed) }
+
+    /// The batches of epoch `epoch` shuffled with `seed` (a trainer's seed) instead of the batcher's.
+    public func batches(epoch: Int, seed: UInt64) -> [Batch] {
+        rowPlan(epoch: epoch, seed: seed).map { rows in
             Batch(rows: rows.map { $0.map { examples[$0] } }, padTokenID: padTokenID,
                   padToMultipleOf: options.padToMultipleOf, isPacked: options.packing)
         }
     }
 
     /// Example indices per row, per batch.
-    func rowPlan(epoch: Int) -> [[[Int]]] {
+    func rowPlan(epoch: Int, seed: UInt64? = nil) -> [[[Int]]] {
         var order = Array(examples.indices)
-        var rng = SeededRandom(seed: seed).derived(stream: UInt64(truncatingIfNeeded: epoch))
+        var rng = SeededRandom(seed: seed ?? self.seed).derived(stream: UInt64(truncatingIfNeeded: epoch))
         if options.shuffle { rng.shuffle(&order) }
         let size = options.batchSize
         var batches: [[[Int]]]

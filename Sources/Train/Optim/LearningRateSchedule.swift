@@ -32,17 +32,21 @@ public struct LearningRateSchedule: Sendable, Codable, Equatable {
         self.minimumRatio = minimumRatio
     }
 
-    /// The rate for 0-based optimizer step `step` (transformers' convention: warm-up reaches the
-    /// peak at step `warmupSteps`).
+    /// The rate for 0-based optimizer step `step`, step for step as transformers'
+    /// `get_linear_schedule_with_warmup`, `get_cosine_schedule_with_warmup`,
+    /// `get_constant_schedule_with_warmup` and (with `minimumRatio`)
+    /// `get_cosine_with_min_lr_schedule_with_warmup`: warm-up rises as peak·step/warmupSteps (so
+    /// step 0 has rate 0 when there is warm-up) and reaches the peak at step `warmupSteps`; the decay
+    /// reaches `minimumRatio`·peak at step `totalSteps` and stays there.
     public func rate(at step: Int) -> Float {
-        if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps + 1) }
+        if step < warmupSteps { return peak * Float(step) / Float(max(1, warmupSteps)) }
         let span = max(1, totalSteps - warmupSteps)
-        let progress = min(1, Float(step - warmupSteps) / Float(span))
-        let floor = peak * minimumRatio
+        let progress = min(1, Double(step - warmupSteps) / Double(span))
+        let floor = Double(peak * minimumRatio), top = Double(peak)
         switch decay {
         case .constant: return peak
-        case .linear: return floor + (peak - floor) * (1 - progress)
-        case .cosine: return floor + (peak - floor) * 0.5 * (1 + cos(Float.pi * progress))
+        case .linear: return Float(floor + (top - floor) * (1 - progress))
+        case .cosine: return Float(floor + (top - floor) * 0.5 * (1 + cos(Double.pi * progress)))
         }
     }
 }

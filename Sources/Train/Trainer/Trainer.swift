@@ -13,7 +13,9 @@ import Tensor
 ///
 /// Each optimizer step runs `gradientAccumulationSteps` micro-batches and normalises the summed
 /// token losses by the number of targets across all of them, so k micro-batches equal one batch
-/// k times larger. Logits are computed only at positions that have a target.
+/// k times larger. Logits are computed only at positions that have a target. The loss is an
+/// ``TrainingObjective`` (next-token cross-entropy by default; distillation, EWC, L2-SP and
+/// auxiliary terms compose with ``WeightedObjective``).
 public final class Trainer {
     /// The model being trained.
     public let model: any CausalLanguageModel
@@ -21,6 +23,8 @@ public final class Trainer {
     public let configuration: TrainingConfiguration
     /// The optimizer and its state.
     public let optimizer: Optimizer
+    /// What is minimised.
+    public let objective: any TrainingObjective
     /// Completed optimizer steps.
     public internal(set) var step = 0
     /// Where in the data the next micro-batch comes from.
@@ -29,20 +33,21 @@ public final class Trainer {
     var bestEvalLoss = Float.infinity
     var evalsWithoutImprovement = 0
 
-    /// A trainer for `model`'s currently trainable parameters.
-    public init(model: any CausalLanguageModel, configuration: TrainingConfiguration) throws {
+    /// A trainer for `model`'s currently trainable parameters, minimising `objective`; throws when
+    /// the configuration is invalid, nothing is trainable or the objective does not fit the model.
+    public init(model: any CausalLanguageModel, configuration: TrainingConfiguration,
+                objective: any TrainingObjective = CrossEntropyObjective()) throws {
         try configuration.validate()
         self.model = model
         self.configuration = configuration
         self.optimizer = Optimizer(configuration.optimizer)
+        self.objective = objective
         guard !trainableParameters.isEmpty else { throw TrainingError.noData("the model has no trainable parameters") }
+        try objective.prepare(model: model, parameters: trainableParameters)
     }
 
     /// Trainable parameters by path.
-    public var trainableParameters: [(name: String, parameter: Parameter)] {
-        var seen = Set<ObjectIdentifier>()
-        return model.namedParameters().filter { $0.parameter.isTrainable && seen.insert(ObjectIdentifier($0.parameter)).inserted }
-    }
+    public var trainableParameters: [(name: String, parameter: Parameter)] { Train.trainableParameters(of: model) }
 
     /// Trains until the configured epochs or steps are done, early stopping fires or the host
     /// stops it; checkpoints, evaluation and events as configured.
@@ -86,9 +91,12 @@ public final class Trainer {
             let targets = micro.reduce(0) { $0 + $1.targetCount }
             var gradients: [String: Tensor] = [:]
             var lossSum: Float = 0
-            for batch in micro where batch.targetCount > 0 {
-                let (loss, grads) = try lossAndGradients(batch, normalizer: Float(targets), parameters: params)
-                lossSum += loss
+            var terms: [String: Float] = [:]
+            for (i, batch) in micro.enumerated() where batch.targetCount > 0 {
+                let (value, grads) = try lossAndGradients(batch, normalizer: Float(targets), parameters: params,
+                                                          microBatchIndex: step * configuration.gradientAccumulationSteps + i)
+                lossSum += value.loss.item
+                for (name, v) in value.terms { terms[name, default: 0] += v }
                 for (name, g) in grads { gradients[name] = gradients[name].map { $0 + g } ?? g }
             }
             guard lossSum.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: lossSum) }
@@ -102,7 +110,7 @@ public final class Trainer {
             let tokens = micro.reduce(0) { $0 + $1.realTokenCount }
             let record = StepRecord(step: step, totalSteps: totalSteps, epoch: cursor.epoch, loss: lossSum, learningRate: lr,
                                     gradientNorm: norm, tokensPerSecond: Double(tokens) / seconds,
-                                    elapsed: (clock.now - started).seconds)
+                                    elapsed: (clock.now - started).seconds, terms: terms.count > 1 ? terms : [:])
             history.steps.append(record)
             if onEvent(.step(record)) == .stop { history.stopReason = "stopped by host"; break }
 
@@ -125,60 +133,43 @@ public final class Trainer {
         return history
     }
 
-    /// Gradients of `batch`'s mean token loss for every trainable parameter, by path (no update).
+    /// Gradients of the objective on `batch` alone (normalised by its own target count) for every
+    /// trainable parameter, by path (no update).
     public func gradients(of batch: TrainingBatch) throws -> [String: Tensor] {
-        try lossAndGradients(batch, normalizer: Float(max(1, batch.targetCount)), parameters: trainableParameters).1
+        try lossAndGradients(batch, normalizer: Float(max(1, batch.targetCount)), parameters: trainableParameters,
+                             microBatchIndex: 0).1
     }
 
-    /// Summed token loss of `batch` divided by `normalizer`, and gradients of the trainable parameters.
-    func lossAndGradients(_ batch: TrainingBatch, normalizer: Float,
-                          parameters: [(name: String, parameter: Parameter)]) throws -> (Float, [String: Tensor]) {
+    /// The objective on `batch` (per-token terms divided by `normalizer`) and the gradients of the
+    /// trainable parameters, with block-wise gradient checkpointing when configured.
+    func lossAndGradients(_ batch: TrainingBatch, normalizer: Float, parameters: [(name: String, parameter: Parameter)],
+                          microBatchIndex: Int) throws -> (ObjectiveValue, [String: Tensor]) {
         try validate(batch)
-        let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
-        let logits = try model.forward(ModelInput(tokens: batch.inputIDs, batchSize: batch.batchSize, logits: .rows(rows)), cache: nil)
-        let loss = Tensor.crossEntropy(logits: logits, targets: rows.map { batch.labels[$0] }, normalizer: normalizer)
-        let grads = loss.gradients()
-        var out: [String: Tensor] = [:]
-        for (name, p) in parameters { if let g = grads[p] { out[name] = g } }
-        return (loss.item, out)
+        return try GradientCheckpointing.$isEnabled.withValue(configuration.gradientCheckpointing) {
+            let context = ObjectiveContext(model: model, batch: batch, normalizer: normalizer, parameters: parameters,
+                                           microBatchIndex: microBatchIndex)
+            let value = try objective.loss(in: context)
+            guard value.loss.count == 1 else {
+                throw TrainingError.invalidConfiguration("objective \(objective.name) returned shape \(value.loss.shape), not a scalar")
+            }
+            let grads = value.loss.gradients()
+            var out: [String: Tensor] = [:]
+            for (name, p) in parameters { if let g = grads[p] { out[name] = g } }
+            return (value, out)
+        }
     }
 
-    /// Mean token loss, perplexity and token accuracy on `data` (epoch 0 order), without gradients.
+    /// Mean token loss, perplexity and token accuracy on `data` (epoch 0 order), without gradients
+    /// (``TeacherForcedEvaluator``).
     public func evaluate(_ data: any TrainingBatches) throws -> EvaluationRecord {
-        try GradientMode.withoutGradients {
-            var nll = 0.0, correct = 0, total = 0
-            for batch in data.batches(epoch: 0, seed: configuration.seed) {
-                try validate(batch)
-                let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
-                guard !rows.isEmpty else { continue }
-                let targets = rows.map { batch.labels[$0] }
-                let logits = try model.forward(ModelInput(tokens: batch.inputIDs, batchSize: batch.batchSize, logits: .rows(rows)), cache: nil)
-                nll += Double(Tensor.crossEntropy(logits: logits, targets: targets, normalizer: 1).item)
-                let v = logits.shape[1]
-                logits.withUnsafeBufferPointer { l in
-                    for (i, t) in targets.enumerated() {
-                        var best = 0
-                        for j in 1..<v where l[i * v + j] > l[i * v + best] { best = j }
-                        if best == Int(t) { correct += 1 }
-                    }
-                }
-                total += rows.count
-            }
-            guard total > 0 else { throw TrainingError.noData("the evaluation set has no targets") }
-            let loss = Float(nll / Double(total))
-            return EvaluationRecord(step: step, loss: loss, perplexity: Foundation.exp(loss), tokenAccuracy: Float(correct) / Float(total))
-        }
+        let scores = try TeacherForcedEvaluator.evaluate(model, on: data, seed: configuration.seed)
+        return EvaluationRecord(step: step, loss: Float(scores.loss), perplexity: Float(scores.perplexity),
+                                tokenAccuracy: Float(scores.tokenAccuracy))
     }
 
     /// Checks a caller's batch: labels aligned with inputs and every target inside the vocabulary.
     func validate(_ batch: TrainingBatch) throws {
-        guard batch.labels.count == batch.inputIDs.count else {
-            throw TrainingError.invalidBatch("\(batch.labels.count) labels for \(batch.inputIDs.count) tokens")
-        }
-        let v = model.description.vocabularySize
-        if let bad = batch.labels.first(where: { $0 != Tensor.ignoreIndex && ($0 < 0 || Int($0) >= v) }) {
-            throw TrainingError.invalidBatch("target \(bad) is outside the vocabulary (0..<\(v))")
-        }
+        try Train.validate(batch, vocabularySize: model.description.vocabularySize)
     }
 
     private func shouldStopEarly(after result: EvaluationRecord) -> Bool {
@@ -202,4 +193,27 @@ struct DataCursor: Codable, Equatable {
 extension Duration {
     /// The duration in seconds.
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension Train {
+    /// Trainable parameters of `model` by path, each once (tied weights appear under their first path).
+    static func trainableParameters(of model: any CausalLanguageModel) -> [(name: String, parameter: Parameter)] {
+        var seen = Set<ObjectIdentifier>()
+        return model.namedParameters().filter { $0.parameter.isTrainable && seen.insert(ObjectIdentifier($0.parameter)).inserted }
+    }
+
+    /// Checks a caller's batch: labels aligned with inputs and every target inside the vocabulary.
+    static func validate(_ batch: TrainingBatch, vocabularySize v: Int) throws {
+        guard batch.labels.count == batch.inputIDs.count else {
+            throw TrainingError.invalidBatch("\(batch.labels.count) labels for \(batch.inputIDs.count) tokens")
+        }
+        if let bad = batch.labels.first(where: { $0 != Tensor.ignoreIndex && ($0 < 0 || Int($0) >= v) }) {
+            throw TrainingError.invalidBatch("target \(bad) is outside the vocabulary (0..<\(v))")
+        }
+        for (name, values) in [("positions", batch.positions), ("segment ids", batch.segments)] {
+            if let values, values.count != batch.inputIDs.count {
+                throw TrainingError.invalidBatch("\(values.count) \(name) for \(batch.inputIDs.count) tokens")
+            }
+        }
+    }
 }

@@ -31,13 +31,16 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var earlyStoppingMinDelta: Float
     /// Seed for data order (and anything else random the trainer does).
     public var seed: UInt64
+    /// Recompute each decoder block's activations in the backward pass instead of keeping them
+    /// (less memory for long sequences, about one more forward pass of compute); same gradients.
+    public var gradientCheckpointing: Bool
 
     /// A configuration; every field has a usable default.
     public init(epochs: Int = 1, maxSteps: Int? = nil, gradientAccumulationSteps: Int = 1, learningRate: Float = 2e-4,
                 warmupSteps: Int = 0, decay: LearningRateDecay = .cosine, minimumLearningRateRatio: Float = 0,
                 optimizer: OptimizerKind = .adamW(), maxGradientNorm: Float? = 1, evaluateEvery: Int? = nil,
                 saveEvery: Int? = nil, checkpointDirectory: String? = nil, earlyStoppingPatience: Int? = nil,
-                earlyStoppingMinDelta: Float = 0, seed: UInt64 = 42) {
+                earlyStoppingMinDelta: Float = 0, seed: UInt64 = 42, gradientCheckpointing: Bool = false) {
         self.epochs = epochs
         self.maxSteps = maxSteps
         self.gradientAccumulationSteps = gradientAccumulationSteps
@@ -53,6 +56,34 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         self.earlyStoppingPatience = earlyStoppingPatience
         self.earlyStoppingMinDelta = earlyStoppingMinDelta
         self.seed = seed
+        self.gradientCheckpointing = gradientCheckpointing
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case epochs, maxSteps, gradientAccumulationSteps, learningRate, warmupSteps, decay, minimumLearningRateRatio
+        case optimizer, maxGradientNorm, evaluateEvery, saveEvery, checkpointDirectory, earlyStoppingPatience
+        case earlyStoppingMinDelta, seed, gradientCheckpointing
+    }
+
+    /// Decodes a configuration; `gradientCheckpointing` may be absent (files written before it existed).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
+        gradientAccumulationSteps = try c.decode(Int.self, forKey: .gradientAccumulationSteps)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        warmupSteps = try c.decode(Int.self, forKey: .warmupSteps)
+        decay = try c.decode(LearningRateDecay.self, forKey: .decay)
+        minimumLearningRateRatio = try c.decode(Float.self, forKey: .minimumLearningRateRatio)
+        optimizer = try c.decode(OptimizerKind.self, forKey: .optimizer)
+        maxGradientNorm = try c.decodeIfPresent(Float.self, forKey: .maxGradientNorm)
+        evaluateEvery = try c.decodeIfPresent(Int.self, forKey: .evaluateEvery)
+        saveEvery = try c.decodeIfPresent(Int.self, forKey: .saveEvery)
+        checkpointDirectory = try c.decodeIfPresent(String.self, forKey: .checkpointDirectory)
+        earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
+        earlyStoppingMinDelta = try c.decode(Float.self, forKey: .earlyStoppingMinDelta)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        gradientCheckpointing = try c.decodeIfPresent(Bool.self, forKey: .gradientCheckpointing) ?? false
     }
 
     /// Checks the values.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One optimizer step's numbers.
 public struct StepRecord: Sendable, Codable, Equatable {
     /// 1-based optimizer step.
@@ -16,6 +18,32 @@ public struct StepRecord: Sendable, Codable, Equatable {
     public var tokensPerSecond: Double
     /// Seconds since training (or resumption) began.
     public var elapsed: Double
+    /// With a composite objective, each term's value over the step (unweighted; empty otherwise).
+    public var terms: [String: Float] = [:]
+
+    /// "ce 1.234 · kl 0.567" for the terms, sorted by name (empty without terms).
+    public var termSummary: String {
+        terms.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: " · ")
+    }
+}
+
+extension StepRecord {
+    private enum CodingKeys: String, CodingKey {
+        case step, totalSteps, epoch, loss, learningRate, gradientNorm, tokensPerSecond, elapsed, terms
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decode(Int.self, forKey: .step)
+        totalSteps = try c.decode(Int.self, forKey: .totalSteps)
+        epoch = try c.decode(Int.self, forKey: .epoch)
+        loss = try c.decode(Float.self, forKey: .loss)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        gradientNorm = try c.decode(Float.self, forKey: .gradientNorm)
+        tokensPerSecond = try c.decode(Double.self, forKey: .tokensPerSecond)
+        elapsed = try c.decode(Double.self, forKey: .elapsed)
+        terms = try c.decodeIfPresent([String: Float].self, forKey: .terms) ?? [:]
+    }
 }
 
 /// One evaluation's numbers.

@@ -1,0 +1,48 @@
+import Model
+import Tensor
+
+/// Teacher-forced scores of a model on tokenized data: mean loss per target token, perplexity and
+/// next-token (argmax) accuracy.
+public struct TeacherForcedScores: Sendable, Codable, Equatable {
+    /// Mean negative log-likelihood per target token (nats).
+    public var loss: Double
+    /// exp(loss).
+    public var perplexity: Double
+    /// Share of targets the argmax predicts.
+    public var tokenAccuracy: Double
+    /// Number of target tokens scored.
+    public var targetTokens: Int
+}
+
+/// Scores any model — frozen or being trained — without gradients; the trainer's evaluation and
+/// `tailor eval` both use it.
+public enum TeacherForcedEvaluator {
+    /// Scores every batch of `data` in epoch-0 order (shuffled with `seed` if the source shuffles).
+    /// `progress` is called with (batches done, batches in total). Throws
+    /// ``TrainingError/noData(_:)`` when no batch has a target and ``TrainingError/invalidBatch(_:)``
+    /// for labels that do not fit the model.
+    public static func evaluate(_ model: any CausalLanguageModel, on data: any TrainingBatches, seed: UInt64 = 0,
+                                progress: ((Int, Int) -> Void)? = nil) throws -> TeacherForcedScores {
+        let batches = data.batches(epoch: 0, seed: seed)
+        return try GradientMode.withoutGradients {
+            var meter = PerplexityMeter()
+            var correct = 0
+            for (index, batch) in batches.enumerated() {
+                try Train.validate(batch, vocabularySize: model.description.vocabularySize)
+                let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
+                if !rows.isEmpty {
+                    let targets = rows.map { batch.labels[$0] }
+                    let logits = try model.forward(batch.modelInput(logits: .rows(rows)), cache: nil)
+                    let nll = Tensor.crossEntropy(logits: logits, targets: targets, normalizer: 1).item
+                    meter.add(sumNLL: Double(nll), tokens: rows.count)
+                    let predicted = logits.withUnsafeBufferPointer { TokenAccuracy.argmax(logits: $0, vocabularySize: logits.shape[1]) }
+                    correct += zip(predicted, targets).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+                }
+                progress?(index + 1, batches.count)
+            }
+            guard let mean = meter.meanNLL else { throw TrainingError.noData("the evaluation set has no targets") }
+            return TeacherForcedScores(loss: mean, perplexity: PerplexityMeter.perplexity(meanNLL: mean),
+                                       tokenAccuracy: Double(correct) / Double(meter.tokenCount), targetTokens: meter.tokenCount)
+        }
+    }
+}

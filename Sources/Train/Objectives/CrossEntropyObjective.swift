@@ -1,0 +1,15 @@
+import Tensor
+
+/// Next-token cross-entropy on the batch's targets: Σ −log p(target) / normalizer.
+public struct CrossEntropyObjective: TrainingObjective {
+    public let name: String
+
+    /// The objective, logged as `name`.
+    public init(name: String = "ce") { self.name = name }
+
+    public func loss(in context: ObjectiveContext) throws -> ObjectiveValue {
+        let logits = try context.studentLogits()
+        return ObjectiveValue(Tensor.crossEntropy(logits: logits, targets: context.targets, normalizer: context.normalizer),
+                              name: name)
+    }
+}
