@@ -48,6 +48,10 @@ let package = Package(
             path: "Examples/tailor-bench"
         ),
 
+        // Fuzz harnesses (Scripts/fuzz.sh builds tailor-fuzz with libFuzzer; normally it replays files).
+        .target(name: "FuzzHarnesses", dependencies: ["Model", "Quant", "Tensor", "PEFT", "Train"], path: "Fuzz/Harnesses"),
+        .executableTarget(name: "tailor-fuzz", dependencies: ["FuzzHarnesses"], path: "Fuzz/tailor-fuzz"),
+
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .executableTarget(
             name: "tailor-finetune-demo",
@@ -60,5 +64,6 @@ let package = Package(
         .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "Train", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "PEFT", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzHarnesses"], exclude: ["Fixtures"]),
     ]
 )

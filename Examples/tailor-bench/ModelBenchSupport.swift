@@ -4,11 +4,7 @@ import Tailor
 /// Where the default model lives and how to load benchmark models.
 enum BenchModels {
     /// The cached default model (Scripts/fetch-default-model.sh).
-    static var defaultModelURL: URL {
-        let cache = ProcessInfo.processInfo.environment["TAILOR_CACHE"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/tailor")
-        return cache.appendingPathComponent("models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
-    }
+    static var defaultModelURL: URL { DefaultModel.url }
 
     /// Loads `spec`: "default" (the Qwen GGUF), "gpt2-124m" (random GPT-2-124M shape),
     /// "llama-135m" (random SmolLM-135M shape) or a path.

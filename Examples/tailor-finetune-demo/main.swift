@@ -23,6 +23,14 @@ struct FinetuneDemo: ParsableCommand {
     @Flag(help: "Keep the base weights in their GGUF quantization (about 1.5 GB less memory).") var quantized = false
     @Option(help: "Seed for initialisation and data order.") var seed: UInt64 = 7
 
+    func validate() throws {
+        guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard rank > 0 else { throw ValidationError("--rank must be positive") }
+        guard evalLimit >= 0 else { throw ValidationError("--eval-limit must be 0 or more") }
+        guard learningRate.isFinite, learningRate > 0 else { throw ValidationError("--learning-rate must be a positive number") }
+    }
+
     func run() throws {
         let started = Date()
         let dataURL = URL(fileURLWithPath: data), outURL = URL(fileURLWithPath: output)

@@ -26,6 +26,8 @@ struct EvalCommand: ParsableCommand {
         let (m, tokenizer) = try model.load()
         var config = dataOptions.applied(to: DataConfig(deduplication: .none, validationFraction: 0))
         if dataOptions.batchSize == nil { config.batching.batchSize = 8 }
+        // Examples longer than the model's context are truncated to it instead of failing the run.
+        config.maxSequenceLength = min(config.maxSequenceLength, m.description.maxPositions)
         config.batching.shuffle = false
         config.batching.groupByLength = false
         let loaded = try LoadedData(path: data, tokenizer: tokenizer, config: config)

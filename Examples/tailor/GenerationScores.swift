@@ -44,9 +44,13 @@ struct GenerationScores: Codable {
         var predictions: [String] = []
         for start in stride(from: 0, to: prompts.count, by: max(1, batchSize)) {
             let chunk = Array(prompts[start..<min(prompts.count, start + max(1, batchSize))])
-            predictions += try generator.generateBatch(promptTokens: chunk, config: config).map {
+            // Answers stop at the context limit (finish reason length); a prompt that fills the
+            // context leaves no room for one and gets an empty answer.
+            let limit = generator.model.description.maxPositions
+            var answers = try generator.generateBatch(promptTokens: chunk.filter { $0.count < limit }, config: config).map {
                 $0.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+            }.makeIterator()
+            predictions += chunk.map { $0.count < limit ? answers.next() ?? "" : "" }
             bar.update(predictions.count)
         }
         let rouge = try ROUGE.corpusScore(predictions: predictions, targets: references)

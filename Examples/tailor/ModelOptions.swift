@@ -37,15 +37,6 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// Where `Scripts/fetch-default-model.sh` puts the default model.
-enum DefaultModel {
-    static var url: URL {
-        let cache = ProcessInfo.processInfo.environment["TAILOR_CACHE"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/tailor")
-        return cache.appendingPathComponent("models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
-    }
-}
-
 /// A one-line error for the user.
 struct CLIError: Error, CustomStringConvertible {
     let description: String

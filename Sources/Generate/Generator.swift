@@ -29,13 +29,30 @@ public final class Generator {
         self.tokenizer = tokenizer
     }
 
+    /// A generator for token-id prompts only: results carry ids and empty text; rows end at
+    /// `maxNewTokens`, the context limit or a `stopTokenIDs` entry. Text prompts and stop strings
+    /// are refused with ``GenerationError/invalidConfig(field:reason:)``.
+    public init(model: any CausalLanguageModel) {
+        self.model = model
+        self.tokenizer = IDOnlyTokenizer(vocabularySize: model.description.vocabularySize)
+    }
+
+    /// Whether this generator has a real tokenizer (text prompts, stop strings, EOS).
+    private var hasTokenizer: Bool { !(tokenizer is IDOnlyTokenizer) }
+
+    /// Throws when a text feature is asked of a generator without a tokenizer.
+    private func requireTokenizer(_ field: String) throws {
+        guard hasTokenizer else { throw GenerationError.invalidConfig(field: field, reason: "needs a generator made with a tokenizer") }
+    }
+
     /// Completes `prompt` (encoded with the tokenizer's BOS convention when `addSpecialTokens`).
     ///
     /// - Parameter onEvent: called for every generated token; return false to stop (the result then
     ///   ends with `.cancelled`).
     public func generate(prompt: String, config: GenerationConfig = .greedy, addSpecialTokens: Bool = true,
                          adapter: AdapterChoice = .current, onEvent: ((GenerationEvent) -> Bool)? = nil) throws -> GenerationResult {
-        try generate(promptTokens: tokenizer.encode(prompt, addSpecialTokens: addSpecialTokens), config: config,
+        try requireTokenizer("prompt")
+        return try generate(promptTokens: tokenizer.encode(prompt, addSpecialTokens: addSpecialTokens), config: config,
                      adapter: adapter, onEvent: onEvent)
     }
 
@@ -63,7 +80,8 @@ public final class Generator {
     /// Each row's output equals generating that prompt alone with the same config and seed.
     public func generateBatch(prompts: [String], config: GenerationConfig = .greedy, addSpecialTokens: Bool = true,
                               adapter: AdapterChoice = .current) throws -> [GenerationResult] {
-        try generateBatch(promptTokens: prompts.map { tokenizer.encode($0, addSpecialTokens: addSpecialTokens) },
+        try requireTokenizer("prompts")
+        return try generateBatch(promptTokens: prompts.map { tokenizer.encode($0, addSpecialTokens: addSpecialTokens) },
                           config: config, adapter: adapter)
     }
 
@@ -73,7 +91,14 @@ public final class Generator {
     public func generateBatch(promptTokens: [[Int]], config: GenerationConfig = .greedy, adapter: AdapterChoice = .current,
                               onEvent: ((Int, GenerationEvent) -> Bool)? = nil) throws -> [GenerationResult] {
         guard !promptTokens.isEmpty else { return [] }
+        if !config.stopStrings.isEmpty { try requireTokenizer("stopStrings") }
         guard promptTokens.allSatisfy({ !$0.isEmpty }) else { throw GenerationError.invalidPrompt("empty prompt") }
+        let vocabulary = model.description.vocabularySize
+        for prompt in promptTokens {
+            if let bad = prompt.first(where: { $0 < 0 || $0 >= vocabulary }) {
+                throw GenerationError.invalidPrompt("token id \(bad) is outside the vocabulary (0..<\(vocabulary))")
+            }
+        }
         return try withAdapter(adapter) {
             try GradientMode.withoutGradients { try run(promptTokens, config: config, onEvent: onEvent) }
         }

@@ -22,15 +22,16 @@ public final class KVCache {
     private var keys: [TensorStorage]
     private var values: [TensorStorage]
 
-    /// An empty cache.
+    /// An empty cache. Negative sizes count as 0; a model refuses a cache whose layers, heads or
+    /// head width differ from its own (``CausalLanguageModel/validate(_:)``).
     public init(layers: Int, batchSize: Int, kvHeads: Int, headDimension: Int, capacity: Int = 256) {
-        self.batchSize = batchSize
-        self.kvHeads = kvHeads
-        self.headDimension = headDimension
+        self.batchSize = max(0, batchSize)
+        self.kvHeads = max(0, kvHeads)
+        self.headDimension = max(0, headDimension)
         self.capacity = max(1, capacity)
-        let n = batchSize * self.capacity * kvHeads * headDimension
-        keys = (0..<layers).map { _ in TensorStorage(uninitializedCount: n) }
-        values = (0..<layers).map { _ in TensorStorage(uninitializedCount: n) }
+        let n = self.batchSize * self.capacity * self.kvHeads * self.headDimension
+        keys = (0..<max(0, layers)).map { _ in TensorStorage(uninitializedCount: n) }
+        values = (0..<max(0, layers)).map { _ in TensorStorage(uninitializedCount: n) }
     }
 
     /// Number of layers.

@@ -119,10 +119,23 @@ public struct ModelDescription: Sendable, Codable, Equatable {
 }
 
 extension CausalLanguageModel {
+    /// Runs the model on `input` without a cache (every position computed from scratch).
+    public func forward(_ input: ModelInput) throws -> Tensor { try forward(input, cache: nil) }
+
     /// A cache sized for this model.
     public func makeCache(batchSize: Int = 1, capacity: Int = 256) -> KVCache {
         KVCache(layers: description.layerCount, batchSize: batchSize, kvHeads: description.kvHeadCount,
                 headDimension: description.headDimension, capacity: capacity)
+    }
+
+    /// Checks that `cache` was made for this model's layers, key/value heads and head width.
+    public func validate(_ cache: KVCache) throws {
+        let d = description
+        guard cache.layerCount == d.layerCount, cache.kvHeads == d.kvHeadCount, cache.headDimension == d.headDimension else {
+            throw ModelInputError.badShape(
+                "cache has \(cache.layerCount) layers × \(cache.kvHeads) key/value heads × width \(cache.headDimension); "
+                + "the model needs \(d.layerCount) × \(d.kvHeadCount) × \(d.headDimension)")
+        }
     }
 
     /// Checks ids and shapes of a caller's input.
@@ -149,8 +162,11 @@ extension CausalLanguageModel {
         if let ks = input.keyStart, ks.count != input.batchSize {
             throw ModelInputError.badShape("\(ks.count) key starts for \(input.batchSize) rows")
         }
-        if let cache, cache.batchSize != input.batchSize {
-            throw ModelInputError.badShape("cache holds \(cache.batchSize) rows, input has \(input.batchSize)")
+        if let cache {
+            try validate(cache)
+            guard cache.batchSize == input.batchSize else {
+                throw ModelInputError.badShape("cache holds \(cache.batchSize) rows, input has \(input.batchSize)")
+            }
         }
         if case .rows(let rows) = input.logits, let bad = rows.first(where: { $0 < 0 || $0 >= input.tokens.count }) {
             throw ModelInputError.badShape("logit row \(bad) outside 0..<\(input.tokens.count)")

@@ -51,32 +51,3 @@ public enum LanguageModel {
         return try ArchitectureRegistry.forGGUF(archive.parameters.architecture).build(gguf: archive, keepQuantized: keepQuantized)
     }
 }
-
-/// The safetensors files of a model folder (one file or shards) as one archive.
-public struct ShardedSafetensors: WeightArchive {
-    let files: [SafetensorsFile]
-    let owner: [String: Int]
-
-    /// Opens every `*.safetensors` file in `folder`.
-    public init(folder: URL) throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        let shards = names.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix("adapter_") }.sorted()
-        guard !shards.isEmpty else { throw ModelLoadError.missingFile(folder.appendingPathComponent("model.safetensors").path) }
-        files = try shards.map { try SafetensorsFile(contentsOf: folder.appendingPathComponent($0)) }
-        var owner: [String: Int] = [:]
-        for (i, f) in files.enumerated() { for n in f.tensorNames { owner[n] = i } }
-        self.owner = owner
-    }
-
-    public var tensorNames: [String] { owner.keys.sorted() }
-
-    public func shape(of name: String) throws -> [Int] {
-        guard let i = owner[name] else { throw WeightLoadError.missingTensor(name) }
-        return try files[i].shape(of: name)
-    }
-
-    public func tensor(named name: String) throws -> Tensor {
-        guard let i = owner[name] else { throw WeightLoadError.missingTensor(name) }
-        return try files[i].tensor(named: name)
-    }
-}

@@ -11,6 +11,8 @@ final class GradNode: @unchecked Sendable {
     /// walked by the task that built it.
     let pullback: ((Tensor) -> [Tensor?])?
     let parameterID: ObjectIdentifier?
+    /// The parameter of a leaf (weak: the parameter owns its leaf).
+    private(set) weak var parameter: Parameter?
 
     init(inputs: [GradNode?], pullback: @escaping (Tensor) -> [Tensor?]) {
         self.inputs = inputs
@@ -18,10 +20,11 @@ final class GradNode: @unchecked Sendable {
         self.parameterID = nil
     }
 
-    init(leafFor id: ObjectIdentifier) {
+    init(leafFor parameter: Parameter) {
         self.inputs = []
         self.pullback = nil
-        self.parameterID = id
+        self.parameterID = ObjectIdentifier(parameter)
+        self.parameter = parameter
     }
 }
 
@@ -64,15 +67,33 @@ extension Tensor {
     }
 }
 
-/// Gradients of a scalar with respect to the trainable parameters it depends on.
-public struct Gradients: @unchecked Sendable {
+/// Gradients of a scalar with respect to the trainable parameters it depends on; a sequence of
+/// (parameter, gradient) pairs in no particular order.
+public struct Gradients: Sequence, @unchecked Sendable {
     var values: [ObjectIdentifier: Tensor] = [:]
+    var parameters: [ObjectIdentifier: Parameter] = [:]
 
     /// The gradient of `parameter`, or nil when the loss does not depend on it.
     public subscript(parameter: Parameter) -> Tensor? { values[ObjectIdentifier(parameter)] }
 
     /// Number of parameters that received a gradient.
     public var count: Int { values.count }
+
+    /// Every parameter with its gradient.
+    public func makeIterator() -> Iterator { Iterator(base: values.makeIterator(), parameters: parameters) }
+
+    /// Iterates (parameter, gradient) pairs.
+    public struct Iterator: IteratorProtocol {
+        var base: Dictionary<ObjectIdentifier, Tensor>.Iterator
+        let parameters: [ObjectIdentifier: Parameter]
+
+        public mutating func next() -> (parameter: Parameter, gradient: Tensor)? {
+            while let (id, gradient) = base.next() {
+                if let parameter = parameters[id] { return (parameter, gradient) }
+            }
+            return nil
+        }
+    }
 }
 
 extension Tensor {
@@ -96,6 +117,7 @@ extension Tensor {
             guard let grad = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             if let pid = node.parameterID {
                 result.values[pid] = result.values[pid].map { $0.detached + grad } ?? grad
+                if let p = node.parameter { result.parameters[pid] = p }
                 continue
             }
             guard let pullback = node.pullback else { continue }

@@ -10,7 +10,7 @@ public final class Parameter {
     public private(set) var value: Tensor
     /// Whether gradients are computed for this parameter.
     public var isTrainable: Bool
-    private lazy var leaf = GradNode(leafFor: ObjectIdentifier(self))
+    private lazy var leaf = GradNode(leafFor: self)
 
     /// Creates a parameter holding `value`.
     public init(_ value: Tensor, trainable: Bool = true) {

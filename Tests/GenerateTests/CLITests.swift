@@ -1,6 +1,7 @@
 import Foundation
 import Model
 import Tensor
+import TestSupport
 import XCTest
 
 /// End-to-end tests of the `tailor` executable on a tiny Qwen2 with a real byte-level tokenizer
@@ -8,20 +9,12 @@ import XCTest
 /// with transformers + peft + sacreBLEU + rouge-score; every subcommand also runs on bad input and
 /// must fail with one `error:` line and a non-zero exit status, never a crash.
 ///
-/// The executable is found next to the test bundle; build it with `swift build --build-tests`.
+/// The executable is the one next to the test bundle, or built on demand (``BuiltProducts``).
 final class CLITests: XCTestCase {
     private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/cli")
     private var model: String { Self.fixtures.appendingPathComponent("tiny-qwen2").path }
     private var adapter: String { Self.fixtures.appendingPathComponent("adapter").path }
     private func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent(name).path }
-
-    /// The folder holding the built products: the one containing the test bundle.
-    private static var productsDirectory: URL {
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            return bundle.bundleURL.deletingLastPathComponent()
-        }
-        return Bundle.main.bundleURL
-    }
 
     private struct Run {
         var status: Int32
@@ -43,10 +36,7 @@ final class CLITests: XCTestCase {
 
     /// Runs `tailor` with `arguments`, optionally feeding `input` on standard input.
     private func tailor(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Run {
-        let executable = Self.productsDirectory.appendingPathComponent("tailor")
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw XCTSkip("no tailor executable at \(executable.path); build it with `swift build --build-tests`")
-        }
+        let executable = try BuiltProducts.executable("tailor")
         let id = UUID().uuidString
         let out = scratch.appendingPathComponent("\(id).out"), err = scratch.appendingPathComponent("\(id).err")
         FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -107,6 +97,23 @@ final class CLITests: XCTestCase {
     }
 
     // MARK: - eval
+
+    /// On a model with a short context, examples are truncated to it for scoring and answers stop at
+    /// the limit (finish reason length) instead of failing the run.
+    func testEvalStopsAtTheContextLimit() throws {
+        let short = scratch.appendingPathComponent("short-context")
+        try FileManager.default.copyItem(atPath: model, toPath: short.path)
+        let configURL = short.appendingPathComponent("config.json")
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        config["max_position_embeddings"] = 48
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        for name in ["eval-alpaca.jsonl", "eval-chat.jsonl", "eval-completion.jsonl"] {
+            let out = try json(try succeed(["eval", "--model", short.path, "--data", fixture(name), "--max-tokens", "200", "--json"]))
+            let samples = try XCTUnwrap(out["samples"] as? [[String: Any]], name)
+            XCTAssertEqual(samples.count, out["examples"] as? Int, name)
+            XCTAssertNotNil(out["loss"] as? Double, name)
+        }
+    }
 
     /// Compares `tailor eval --json` with the reference numbers and greedy answers.
     private func checkEval(_ got: [String: Any], _ reference: [String: Any], file: StaticString = #filePath, line: UInt = #line) throws {

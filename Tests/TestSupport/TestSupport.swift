@@ -55,3 +55,52 @@ public func maxAbsoluteError(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
     return zip(a, b).map { abs($0 - $1) }.max() ?? 0
 }
+
+/// The package's executables for end-to-end tests: the one built next to the test bundle (by
+/// `swift build --build-tests`), else built on demand into `.build/test-products` — a missing binary
+/// is built, never a reason to skip.
+public enum BuiltProducts {
+    /// The folder holding the built products: the one containing the test bundle.
+    public static var productsDirectory: URL {
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL
+    }
+
+    /// The executable product `name`, building it when it is not there.
+    public static func executable(_ name: String) throws -> URL {
+        let beside = productsDirectory.appendingPathComponent(name)
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = Fixtures.testsRoot.deletingLastPathComponent()
+        let scratch = root.appendingPathComponent(".build/test-products")
+        let configuration = productsDirectory.path.contains("/debug") ? "debug" : "release"
+        func swiftBuild(_ extra: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["swift", "build", "-c", configuration, "--product", name, "--scratch-path", scratch.path] + extra
+            process.currentDirectoryURL = root
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let text = String(decoding: data, as: UTF8.self)
+            guard process.terminationStatus == 0 else { throw BuildFailure(product: name, output: text) }
+            return text
+        }
+        _ = try swiftBuild([])
+        let binPath = try swiftBuild(["--show-bin-path"]).split(separator: "\n").last.map(String.init) ?? ""
+        let built = URL(fileURLWithPath: binPath).appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: built.path) else { throw BuildFailure(product: name, output: "no \(built.path)") }
+        return built
+    }
+
+    /// `swift build` of a product failed.
+    public struct BuildFailure: Error, CustomStringConvertible {
+        public let product: String
+        public let output: String
+        public var description: String { "building \(product) failed:\n\(output)" }
+    }
+}

@@ -69,6 +69,10 @@ struct LlamaArchitecture: Architecture {
             tieWordEmbeddings: !names.contains("lm_head.weight"),
             attentionBias: names.contains("model.layers.0.self_attn.q_proj.bias"))
         c.outputBias = names.contains("model.layers.0.self_attn.o_proj.bias")
+        c.slidingWindow = p.slidingWindow
+        if let type = p.ropeScalingType {
+            c.ropeScaling = RopeScaling(type: type, factor: p.ropeScalingFactor, originalMaxPositions: p.ropeScalingOriginalContextLength)
+        }
         return try LlamaModel(configuration: c, weights: archive, keepQuantized: keepQuantized)
     }
 

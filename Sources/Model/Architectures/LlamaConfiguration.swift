@@ -27,6 +27,10 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var mlpBias: Bool
     /// MLP activation (`silu`).
     public var hiddenActivation: String
+    /// Sliding-window attention width (Mistral's `sliding_window`; Qwen2's only with
+    /// `use_sliding_window`), or nil. Tailor attends to every earlier position, so the usable
+    /// context is limited to the window, where both agree.
+    public var slidingWindow: Int?
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", vocabularySize = "vocab_size", hiddenSize = "hidden_size"
@@ -36,6 +40,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         case maxPositions = "max_position_embeddings", tieWordEmbeddings = "tie_word_embeddings"
         case attentionBias = "attention_bias", mlpBias = "mlp_bias"
         case hiddenActivation = "hidden_act", ropeParameters = "rope_parameters"
+        case slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window"
     }
 
     /// transformers ≥ 5 writes `rope_parameters` (theta and scaling together) instead of
@@ -102,6 +107,9 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
             attentionBias: bias,
             mlpBias: try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false)
         if let act = try c.decodeIfPresent(String.self, forKey: .hiddenActivation) { hiddenActivation = act }
+        if try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? true {
+            slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
+        }
     }
 
     /// Writes Hugging Face `config.json` keys (the legacy `rope_theta`/`rope_scaling` form, which
@@ -124,6 +132,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         if modelType != "qwen2" { try c.encode(attentionBias, forKey: .attentionBias) }
         try c.encode(mlpBias, forKey: .mlpBias)
         try c.encode(hiddenActivation, forKey: .hiddenActivation)
+        try c.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
     }
 
     /// Checks the values make a model that can be built.
@@ -131,6 +140,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         func fail(_ why: String) -> ModelLoadError { .invalidConfiguration(why) }
         guard vocabularySize > 0, hiddenSize > 0, intermediateSize > 0, layerCount > 0, headCount > 0, kvHeadCount > 0,
               headDimension > 0, maxPositions > 0 else { throw fail("sizes must be positive") }
+        if let w = slidingWindow, w <= 0 { throw fail("sliding_window \(w) must be positive") }
         guard headCount % kvHeadCount == 0 else { throw fail("num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(kvHeadCount)") }
         guard headDimension % 2 == 0 else { throw fail("head dimension \(headDimension) must be even for rotary embeddings") }
         guard hiddenActivation == "silu" else { throw fail("unsupported hidden_act '\(hiddenActivation)'") }
@@ -147,26 +157,31 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
 
 /// `rope_scaling` from config.json.
 public struct RopeScaling: Codable, Sendable, Equatable {
-    /// "default", "linear" or "llama3".
+    /// "default", "linear", "llama3", or "frequency_factors" (per-frequency divisors, as GGUF
+    /// files carry them in `rope_freqs.weight`; a Tailor extension transformers does not read).
     public var type: String
     public var factor: Float?
     public var lowFrequencyFactor: Float?
     public var highFrequencyFactor: Float?
     public var originalMaxPositions: Int?
+    /// For "frequency_factors": inverse frequency i is base^(−2i/D) / frequencyFactors[i].
+    public var frequencyFactors: [Float]?
 
     enum CodingKeys: String, CodingKey {
         case type, ropeType = "rope_type", factor, lowFrequencyFactor = "low_freq_factor"
         case highFrequencyFactor = "high_freq_factor", originalMaxPositions = "original_max_position_embeddings"
+        case frequencyFactors = "frequency_factors"
     }
 
     /// A scaling description.
     public init(type: String, factor: Float? = nil, lowFrequencyFactor: Float? = nil, highFrequencyFactor: Float? = nil,
-                originalMaxPositions: Int? = nil) {
+                originalMaxPositions: Int? = nil, frequencyFactors: [Float]? = nil) {
         self.type = type
         self.factor = factor
         self.lowFrequencyFactor = lowFrequencyFactor
         self.highFrequencyFactor = highFrequencyFactor
         self.originalMaxPositions = originalMaxPositions
+        self.frequencyFactors = frequencyFactors
     }
 
     public init(from decoder: any Decoder) throws {
@@ -176,6 +191,7 @@ public struct RopeScaling: Codable, Sendable, Equatable {
         lowFrequencyFactor = try c.decodeIfPresent(Float.self, forKey: .lowFrequencyFactor)
         highFrequencyFactor = try c.decodeIfPresent(Float.self, forKey: .highFrequencyFactor)
         originalMaxPositions = try c.decodeIfPresent(Int.self, forKey: .originalMaxPositions)
+        frequencyFactors = try c.decodeIfPresent([Float].self, forKey: .frequencyFactors)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -185,6 +201,7 @@ public struct RopeScaling: Codable, Sendable, Equatable {
         try c.encodeIfPresent(lowFrequencyFactor, forKey: .lowFrequencyFactor)
         try c.encodeIfPresent(highFrequencyFactor, forKey: .highFrequencyFactor)
         try c.encodeIfPresent(originalMaxPositions, forKey: .originalMaxPositions)
+        try c.encodeIfPresent(frequencyFactors, forKey: .frequencyFactors)
     }
 
     /// Inverse frequencies after scaling, as transformers' `ROPE_INIT_FUNCTIONS` compute them.
@@ -207,8 +224,13 @@ public struct RopeScaling: Codable, Sendable, Equatable {
                 let smooth = (Float(old) / wavelength - lo) / (hi - lo)
                 return (1 - smooth) * freq / f + smooth * freq
             }
+        case "frequency_factors":
+            guard let factors = frequencyFactors, factors.count == plain.count, factors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw ModelLoadError.invalidConfiguration("frequency_factors rope scaling needs \(plain.count) positive factors")
+            }
+            return zip(plain, factors).map { $0 / $1 }
         default:
-            throw ModelLoadError.invalidConfiguration("unsupported rope_scaling type '\(type)'")
+            throw ModelLoadError.invalidConfiguration("unsupported rope_scaling type '\(type)' (supported: linear, llama3)")
         }
     }
 

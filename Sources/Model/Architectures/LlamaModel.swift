@@ -160,14 +160,25 @@ public final class LlamaModel: CausalLanguageModel {
     ///
     /// With `keepQuantized`, weights the archive holds in a block format (a GGUF file) stay in it
     /// (``QuantizedLinear``, ``QuantizedEmbedding``) instead of being expanded to Float32.
-    public init(configuration c: LlamaConfiguration, weights: any WeightArchive, keepQuantized: Bool = false) throws {
-        try c.validate()
+    ///
+    /// A `rope_freqs.weight` tensor (Llama 3.1+ GGUF files) becomes the configuration's
+    /// "frequency_factors" rope scaling.
+    public init(configuration: LlamaConfiguration, weights: any WeightArchive, keepQuantized: Bool = false) throws {
+        var c = configuration
         var r = WeightReader(weights, keepQuantized: keepQuantized)
+        if r.has(Self.ropeFactorsName), c.headDimension > 0 {
+            guard c.ropeScaling == nil else {
+                throw ModelLoadError.invalidConfiguration("both rope scaling metadata and \(Self.ropeFactorsName)")
+            }
+            let factors = try r.parameter(Self.ropeFactorsName, [c.headDimension / 2]).value.scalars
+            c.ropeScaling = RopeScaling(type: "frequency_factors", frequencyFactors: factors)
+        }
+        try c.validate()
         let (C, D, H, G, F) = (c.hiddenSize, c.headDimension, c.headCount, c.kvHeadCount, c.intermediateSize)
         func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool) throws -> any LinearLayer {
             try r.linear(name, out: out, in: inp, bias: bias)
         }
-        let rope = RotaryEmbedding(dimension: D, maxPositions: min(c.maxPositions, 1 << 16), base: c.ropeTheta, layout: .neox,
+        let rope = RotaryEmbedding(dimension: D, maxPositions: min(c.maxPositions, c.slidingWindow ?? .max, 1 << 16), base: c.ropeTheta, layout: .neox,
                                    inverseFrequencies: try c.ropeScaling?.inverseFrequencies(dimension: D, base: c.ropeTheta))
         let embed = try r.embedding("model.embed_tokens.weight", count: c.vocabularySize, dimension: C)
         var layers: [LlamaDecoderLayer] = []
@@ -195,10 +206,13 @@ public final class LlamaModel: CausalLanguageModel {
             throw WeightLoadError.missingTensor("lm_head.weight")
         }
         try r.checkAllUsed { $0.hasSuffix("rotary_emb.inv_freq") }
-        configuration = c
+        self.configuration = c
         backbone = LlamaBackbone(embedTokens: embed, layers: layers, norm: norm)
         self.rope = rope
     }
+
+    /// llama.cpp's name for per-frequency rotary divisors.
+    static let ropeFactorsName = "rope_freqs.weight"
 
     /// A randomly initialised model (weights ~ N(0, 0.02), norms 1), for tests and benchmarks.
     public convenience init(configuration c: LlamaConfiguration, seed: UInt64) throws {
@@ -230,7 +244,8 @@ public final class LlamaModel: CausalLanguageModel {
         return w
     }
 
-    /// The configuration's facts, with the usable context limited to the rotary table Tailor builds.
+    /// The configuration's facts, with the usable context limited to the rotary table Tailor builds
+    /// (and to the sliding window, when the model has one).
     public var description: ModelDescription {
         var d = configuration.description
         d.maxPositions = rope.maxPositions

@@ -25,6 +25,15 @@ public struct GGUFModelParameters: Sendable, Equatable {
     public let ropeFreqBase: Float?
     /// Per-head dimension (`<arch>.attention.key_length`, else embedding length / heads).
     public let headDimension: Int
+    /// Rotary scaling method (`<arch>.rope.scaling.type`: "linear", "yarn", …; "linear" when only
+    /// the older `<arch>.rope.scale_linear` is present), or nil for none.
+    public let ropeScalingType: String?
+    /// Rotary scaling factor (`<arch>.rope.scaling.factor` or `<arch>.rope.scale_linear`).
+    public let ropeScalingFactor: Float?
+    /// Context the model was trained with before scaling (`<arch>.rope.scaling.original_context_length`).
+    public let ropeScalingOriginalContextLength: Int?
+    /// Sliding-window attention width (`<arch>.attention.sliding_window`), when recorded.
+    public let slidingWindow: Int?
 
     /// Reads the hyper-parameters of `file`.
     /// - Throws: ``GGUFError/missingKey(_:)`` or ``GGUFError/typeMismatch(key:expected:)`` when a
@@ -51,6 +60,17 @@ public struct GGUFModelParameters: Sendable, Equatable {
         ropeFreqBase = try optionalFloat("rope.freq_base")
         headDimension = file["\(arch).attention.key_length"] == nil
             ? embeddingLength / headCount : try int("attention.key_length")
+        let scaleLinear = try optionalFloat("rope.scale_linear")
+        if file["\(arch).rope.scaling.type"] != nil {
+            let type = try file.string(forKey: "\(arch).rope.scaling.type")
+            ropeScalingType = type == "none" ? nil : type
+        } else {
+            ropeScalingType = scaleLinear == nil ? nil : "linear"
+        }
+        ropeScalingFactor = try optionalFloat("rope.scaling.factor") ?? scaleLinear
+        ropeScalingOriginalContextLength = file["\(arch).rope.scaling.original_context_length"] == nil
+            ? nil : try int("rope.scaling.original_context_length")
+        slidingWindow = file["\(arch).attention.sliding_window"] == nil ? nil : try int("attention.sliding_window")
         if let tokens = file["tokenizer.ggml.tokens"] {
             guard let list = tokens.array else {
                 throw GGUFError.typeMismatch(key: "tokenizer.ggml.tokens", expected: "an array")

@@ -50,11 +50,14 @@ public enum WeightLoadError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(name: String, expected: [Int], actual: [Int])
     /// The archive holds tensors the model does not use (no silent partial loads).
     case unexpectedTensors([String])
+    /// Two files of one model hold a tensor of the same name.
+    case duplicateTensor(name: String, files: [String])
 
     public var description: String {
         switch self {
         case .missingTensor(let n): return "missing tensor '\(n)'"
         case .shapeMismatch(let n, let e, let a): return "tensor '\(n)' has shape \(a), expected \(e)"
+        case .duplicateTensor(let n, let f): return "tensor '\(n)' appears in more than one file: \(f.joined(separator: ", "))"
         case .unexpectedTensors(let n): return "unused tensors in the weights: \(n.prefix(8).joined(separator: ", "))\(n.count > 8 ? ", …" : "")"
         }
     }

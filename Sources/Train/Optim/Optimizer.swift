@@ -73,15 +73,28 @@ public final class Optimizer {
         return out
     }
 
-    /// Restores state saved by ``stateTensors()``.
-    public func restore(tensors: [String: Tensor], step: Int) {
-        self.step = step
-        first = [:]
-        second = [:]
-        for (k, t) in tensors {
-            if k.hasPrefix("first.") { first[String(k.dropFirst(6))] = t.scalars }
-            if k.hasPrefix("second.") { second[String(k.dropFirst(7))] = t.scalars }
+    /// Restores state saved by ``stateTensors()`` for `parameters`. Every buffer must belong to one
+    /// of them and hold as many values; otherwise nothing changes and the error says which one is off.
+    public func restore(tensors: [String: Tensor], step: Int, parameters: [(name: String, parameter: Parameter)]) throws {
+        func bad(_ s: String) -> TrainingError { .badCheckpoint("optimizer state: \(s)") }
+        guard step >= 0 else { throw bad("negative step \(step)") }
+        let sizes = Dictionary(parameters.map { ($0.name, $0.parameter.value.count) }, uniquingKeysWith: { a, _ in a })
+        var newFirst: [String: [Float]] = [:], newSecond: [String: [Float]] = [:]
+        for (key, t) in tensors {
+            let name: String
+            if key.hasPrefix("first.") { name = String(key.dropFirst(6)) }
+            else if key.hasPrefix("second."), case .adamW = kind { name = String(key.dropFirst(7)) }
+            else { throw bad("unexpected tensor \(key)") }
+            guard let n = sizes[name] else { throw bad("\(key) belongs to no trainable parameter") }
+            guard t.count == n else { throw bad("\(key) holds \(t.count) values, the parameter has \(n)") }
+            if key.hasPrefix("first.") { newFirst[name] = t.scalars } else { newSecond[name] = t.scalars }
         }
+        if case .adamW = kind, let missing = newFirst.keys.first(where: { newSecond[$0] == nil }) ?? newSecond.keys.first(where: { newFirst[$0] == nil }) {
+            throw bad("\(missing) has only one of its two moments")
+        }
+        self.step = step
+        first = newFirst
+        second = newSecond
     }
 }
 

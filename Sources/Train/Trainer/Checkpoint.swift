@@ -70,23 +70,43 @@ extension Trainer {
         do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
             throw TrainingError.badCheckpoint("\(stateURL.lastPathComponent): \(error)")
         }
-        let saved = try SafetensorsFile(contentsOf: checkpoint.appendingPathComponent(CheckpointFile.parameters))
-        var values: [String: Tensor] = [:]
-        for name in saved.tensorNames { values[name] = try saved.tensor(named: name) }
+        guard state.step >= 0, state.optimizerStep >= 0, state.evalsWithoutImprovement >= 0,
+              state.cursor.epoch >= 0, state.cursor.index >= 0 else {
+            throw TrainingError.badCheckpoint("\(stateURL.lastPathComponent): negative counters")
+        }
+        // Read and check every tensor before the model or the optimizer is touched.
+        let params = trainableParameters
+        let saved = try readTensors(checkpoint.appendingPathComponent(CheckpointFile.parameters))
+        guard Set(saved.keys) == Set(params.map(\.name)) else {
+            throw TrainingError.badCheckpoint("its parameters do not match the model's trainable parameters")
+        }
+        for (name, p) in params where saved[name]?.shape != p.value.shape {
+            throw TrainingError.badCheckpoint("parameter \(name) has shape \(saved[name]?.shape ?? []), the model's is \(p.value.shape)")
+        }
+        let moments = try readTensors(checkpoint.appendingPathComponent(CheckpointFile.optimizer))
+        try optimizer.restore(tensors: moments, step: state.optimizerStep, parameters: params)
         do {
-            try model.update(parameters: values, in: Dictionary(trainableParameters, uniquingKeysWith: { a, _ in a }), verify: .exact)
+            try model.update(parameters: saved, in: Dictionary(params, uniquingKeysWith: { a, _ in a }), verify: .exact)
         } catch {
             throw TrainingError.badCheckpoint("its parameters do not fit the model's trainable parameters: \(error)")
         }
-        let opt = try SafetensorsFile(contentsOf: checkpoint.appendingPathComponent(CheckpointFile.optimizer))
-        var tensors: [String: Tensor] = [:]
-        for name in opt.tensorNames { tensors[name] = try opt.tensor(named: name) }
-        optimizer.restore(tensors: tensors, step: state.optimizerStep)
         for (path, module) in stochasticModules { if let r = state.moduleRandom[path] { module.random = r } }
         step = state.step
         cursor = state.cursor
         history = state.history
         bestEvalLoss = state.bestEvalLoss ?? .infinity
         evalsWithoutImprovement = state.evalsWithoutImprovement
+    }
+
+    /// Every tensor of a checkpoint's safetensors file; any read failure is a bad checkpoint.
+    private func readTensors(_ url: URL) throws -> [String: Tensor] {
+        do {
+            let file = try SafetensorsFile(contentsOf: url)
+            var tensors: [String: Tensor] = [:]
+            for name in file.tensorNames { tensors[name] = try file.tensor(named: name) }
+            return tensors
+        } catch {
+            throw TrainingError.badCheckpoint("\(url.lastPathComponent): \(error)")
+        }
     }
 }
