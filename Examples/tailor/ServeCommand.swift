@@ -49,16 +49,16 @@ struct ServeCommand: ParsableCommand {
         let options = BatchScheduler.Options(maxBatchSize: maxBatchSize, maxQueuedRequests: maxQueue)
         let (host, port) = (self.host, self.port)
         let template = ChatTemplate.for(tokenizer: tokenizer)
+        let scheduler = BatchScheduler(model: loaded, tokenizer: tokenizer, options: options, logger: logger)
         let finished = DispatchSemaphore(value: 0)
-        Task { [loaded] in
-            let scheduler = BatchScheduler(model: loaded, tokenizer: tokenizer, options: options, logger: logger)
+        Task {
             let server = OpenAIServer(scheduler: scheduler, modelName: name, chatTemplate: template, logger: logger)
             logger.notice("serving \(name) on http://\(host):\(port)", metadata: ["adapters": "\(scheduler.adapterNames)"])
             do {
                 try await server.run(host: host, port: port)
             } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                exit(1)
+                Foundation.exit(1)
             }
             finished.signal()
         }

@@ -14,6 +14,10 @@ struct OpenAIError: Error, Equatable {
     /// A machine-readable code, when there is one.
     var code: String?
 
+    init(status: HTTPResponse.Status, message: String, type: String, param: String?, code: String?) {
+        (self.status, self.message, self.type, self.param, self.code) = (status, message, type, param, code)
+    }
+
     /// A 400 for a bad field value.
     static func invalidValue(_ message: String, param: String?) -> OpenAIError {
         OpenAIError(status: .badRequest, message: message, type: "invalid_request_error", param: param, code: "invalid_value")

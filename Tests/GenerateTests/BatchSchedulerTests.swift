@@ -10,7 +10,8 @@ import XCTest
 /// every row of a batch that sequences join and leave between steps must produce exactly what
 /// ``Generator`` produces for its prompt alone.
 final class BatchSchedulerTests: XCTestCase {
-    private func loadModel() throws -> any CausalLanguageModel {
+    /// A fresh copy of the model (static, so the result belongs to no one and can be handed to a scheduler).
+    private static func loadModel() throws -> any CausalLanguageModel {
         try LanguageModel.loadModel(from: Fixtures.tinyModel("llama"))
     }
 
@@ -41,7 +42,7 @@ final class BatchSchedulerTests: XCTestCase {
     /// Requests of different lengths in a batch of at most two rows: the short one leaves early and a
     /// waiting one joins the running batch mid-way — greedy and seeded sampling, with two choices.
     func testRowsJoiningAndLeavingEqualOneByOneGeneration() async throws {
-        let reference = Generator(model: try loadModel(), tokenizer: MockTokenizer())
+        let reference = Generator(model: try Self.loadModel(), tokenizer: MockTokenizer())
         for sampled in [false, true] {
             let requests = [
                 BatchRequest(promptTokens: [1, 2, 3, 4, 5, 6, 7], config: config(maxTokens: 4, sampled: sampled)),
@@ -49,7 +50,7 @@ final class BatchSchedulerTests: XCTestCase {
                 BatchRequest(promptTokens: [88, 12, 9, 70], config: config(maxTokens: 11, sampled: sampled, seed: 5), choices: 2),
                 BatchRequest(promptTokens: [33], config: config(maxTokens: 6, sampled: sampled, seed: 3)),
             ]
-            let scheduler = BatchScheduler(model: try loadModel(), tokenizer: MockTokenizer(),
+            let scheduler = BatchScheduler(model: try Self.loadModel(), tokenizer: MockTokenizer(),
                                            options: .init(maxBatchSize: 3, maxQueuedRequests: 8))
             // Queue everything before the loop starts: the first two are prefilled together, the rest
             // wait for rows to leave, so rows join a batch that is already decoding.
@@ -79,8 +80,8 @@ final class BatchSchedulerTests: XCTestCase {
     /// Requests submitted while others are decoding (joining at whatever step they arrive) still
     /// match one-by-one generation; stop tokens end rows on their own.
     func testRequestsArrivingDuringDecodingMatchGenerator() async throws {
-        let reference = Generator(model: try loadModel(), tokenizer: MockTokenizer())
-        let scheduler = BatchScheduler(model: try loadModel(), tokenizer: MockTokenizer())
+        let reference = Generator(model: try Self.loadModel(), tokenizer: MockTokenizer())
+        let scheduler = BatchScheduler(model: try Self.loadModel(), tokenizer: MockTokenizer())
         let loop = Task { await scheduler.run() }
         let prompts = [[5, 6, 7, 8, 9, 10, 11, 12, 13], [2], [60, 61, 62], [17, 18], [90, 3, 4, 5, 6]]
         var stopping = config(maxTokens: 40, sampled: true, seed: 11)
@@ -110,8 +111,8 @@ final class BatchSchedulerTests: XCTestCase {
     /// Dropping a stream cancels its request: a waiting one leaves the queue, a running one frees its
     /// row; the other rows continue unchanged.
     func testDroppedStreamsAreCancelled() async throws {
-        let reference = Generator(model: try loadModel(), tokenizer: MockTokenizer())
-        let scheduler = BatchScheduler(model: try loadModel(), tokenizer: MockTokenizer())
+        let reference = Generator(model: try Self.loadModel(), tokenizer: MockTokenizer())
+        let scheduler = BatchScheduler(model: try Self.loadModel(), tokenizer: MockTokenizer())
         let kept = BatchRequest(promptTokens: [1, 2], config: config(maxTokens: 60, sampled: true))
         let keptStream = try await scheduler.submit(kept)
         do {
@@ -144,7 +145,7 @@ final class BatchSchedulerTests: XCTestCase {
 
     /// Bad requests are refused with typed errors; a full queue refuses with `queueFull`.
     func testRefusals() async throws {
-        let model = try loadModel()
+        let model = try Self.loadModel()
         let limit = model.description.maxPositions
         let scheduler = BatchScheduler(model: model, tokenizer: MockTokenizer(), options: .init(maxBatchSize: 2, maxQueuedRequests: 1))
         await assertRefused(scheduler, BatchRequest(promptTokens: []), .emptyPrompt)
@@ -188,9 +189,9 @@ final class BatchSchedulerTests: XCTestCase {
     /// Rows of different adapters share a batch and each sees only its own adapter.
     func testAdaptersPerRowInOneBatch() async throws {
         let adapterURL = Fixtures.url("PEFTTests", "peft-adapter")
-        let reference = Generator(model: try loadModel(), tokenizer: MockTokenizer())
+        let reference = Generator(model: try Self.loadModel(), tokenizer: MockTokenizer())
         try LoRA.load(from: adapterURL, into: reference.model, adapterName: "tuned")
-        let served = try loadModel()
+        let served = try Self.loadModel()
         try LoRA.load(from: adapterURL, into: served, adapterName: "tuned")
         try LoRA.setActiveAdapter(nil, in: served)
         let probe = ModelInput(tokens: [3, 14, 15], logits: .last)
@@ -216,7 +217,7 @@ final class BatchSchedulerTests: XCTestCase {
 
     /// Gathering cache rows keeps each row's positions and right-aligns them.
     func testGatheringCacheRows() throws {
-        let model = try loadModel()
+        let model = try Self.loadModel()
         let a = model.makeCache(batchSize: 1), b = model.makeCache(batchSize: 1)
         _ = try model.forward(ModelInput(tokens: [1, 2, 3, 4, 5], logits: .last), cache: a)
         _ = try model.forward(ModelInput(tokens: [7, 8], logits: .last), cache: b)

@@ -12,9 +12,11 @@ import XCTest
 /// get OpenAI's error object with the right status.
 final class OpenAIServerTests: XCTestCase {
     private static let fixtures = Fixtures.url("GenerateTests", "cli")
-    private var modelURL: URL { Self.fixtures.appendingPathComponent("tiny-qwen2") }
+    private static var modelURL: URL { fixtures.appendingPathComponent("tiny-qwen2") }
+    private var modelURL: URL { Self.modelURL }
 
-    private func loadModel() throws -> any CausalLanguageModel {
+    /// The model with the adapter "tuned" loaded but inactive (static, so the result belongs to no one).
+    private static func loadModel() throws -> any CausalLanguageModel {
         let model = try LanguageModel.loadModel(from: modelURL)
         try LoRA.load(from: Self.fixtures.appendingPathComponent("adapter"), into: model, adapterName: "tuned")
         try LoRA.setActiveAdapter(nil, in: model)
@@ -25,7 +27,7 @@ final class OpenAIServerTests: XCTestCase {
     private func withServer(options: BatchScheduler.Options = .init(),
                             _ body: @Sendable (any TestClientProtocol, OpenAIServer) async throws -> Void) async throws {
         let tokenizer = try TokenizerLoader.load(from: modelURL)
-        let scheduler = BatchScheduler(model: try loadModel(), tokenizer: tokenizer, options: options)
+        let scheduler = BatchScheduler(model: try Self.loadModel(), tokenizer: tokenizer, options: options)
         let server = OpenAIServer(scheduler: scheduler, modelName: "tiny")
         let loop = Task { await scheduler.run() }
         defer { loop.cancel() }
@@ -34,7 +36,7 @@ final class OpenAIServerTests: XCTestCase {
     }
 
     private func reference() throws -> Generator {
-        Generator(model: try loadModel(), tokenizer: try TokenizerLoader.load(from: modelURL))
+        Generator(model: try Self.loadModel(), tokenizer: try TokenizerLoader.load(from: modelURL))
     }
 
     func testHealthAndModels() async throws {
