@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // Tailor: fine-tune, evaluate and run pretrained language models in-process on a CPU.
 import PackageDescription
 
@@ -13,12 +13,18 @@ let package = Package(
         .library(name: "TailorPEFT", targets: ["PEFT"]),
         .library(name: "TailorTrain", targets: ["Train"]),
         .library(name: "TailorGenerate", targets: ["Generate"]),
+        .library(name: "TailorServe", targets: ["Serve"]),
         .executable(name: "tailor", targets: ["tailor"]),
         .executable(name: "tailor-bench", targets: ["tailor-bench"]),
         .executable(name: "tailor-finetune-demo", targets: ["tailor-finetune-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The server (`Serve`, `tailor serve`) only; the library modules stay free of them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Logging: the server's, and the batch scheduler's (silent unless given a logger).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // OpenBLAS's CBLAS interface (Debian: libopenblas-dev).
@@ -34,12 +40,26 @@ let package = Package(
         .target(name: "Model", dependencies: ["Tensor", "Quant"]),
         .target(name: "PEFT", dependencies: ["Tensor", "Model"]),
         .target(name: "Train", dependencies: ["Tensor", "Model", "PEFT"]),
-        .target(name: "Generate", dependencies: ["Tensor", "Model"]),
+        .target(name: "Generate", dependencies: ["Tensor", "Model", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Tailor", dependencies: ["Tensor", "Quant", "Model", "PEFT", "Train", "Generate"]),
+        // OpenAI-compatible HTTP server with continuous batching (`tailor serve`).
+        .target(
+            name: "Serve",
+            dependencies: [
+                "Tailor",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         .executableTarget(
             name: "tailor",
-            dependencies: ["Tailor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Tailor", "Serve",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/tailor"
         ),
         .executableTarget(
@@ -65,5 +85,12 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "PEFT", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzHarnesses"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ServeTests",
+            dependencies: [
+                "Serve", "Tailor", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

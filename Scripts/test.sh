@@ -8,3 +8,4 @@ bash Scripts/ensure-deps.sh
 bash Scripts/fetch-default-model.sh >/dev/null || echo "warning: default model unavailable; its tests will be skipped" >&2
 bash Scripts/fetch-tokenizer-vectors.sh >/dev/null || echo "warning: tokenizer vectors unavailable; their tests will be skipped" >&2
 swift test -c release -Xswiftc -enable-testing "$@"
+bash Scripts/readme-example.sh
