@@ -12,6 +12,8 @@ Scripts/fetch-default-model.sh:
   $PY Tools/bench_torch.py prefill --model default --tokens 512
   $PY Tools/bench_torch.py decode  --model default --tokens 64 --batch 1|8 [--prompt 16]
   $PY Tools/bench_torch.py load    --model default
+Bottleneck adapters come from AdapterHub's `adapters` (peft has none), in its own venv:
+  ~/.cache/tailor/adapters-venv/bin/python Tools/bench_torch.py train --method bottleneck ...
 Faster torch (the fair peer; up to ~25% on training, see Docs/Benchmarks.md):
   LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 $PY Tools/bench_torch.py train ...
 
@@ -105,15 +107,20 @@ def peft_config(method, args, kind, targets):
 
 
 def cmd_train(args) -> None:
-    from peft import get_peft_model
-
     model, name, kind = load_model(args.model)
     targets = args.targets.split(",") if args.targets else (
         ["c_attn"] if kind == "gpt2" else ["q_proj", "k_proj", "v_proj", "o_proj"])
     if args.method == "full":
         for p in model.parameters():
             p.requires_grad_(True)
+    elif args.method == "bottleneck":
+        # peft has no bottleneck adapters: AdapterHub's `adapters` (its own venv, transformers~=4.57.6) is the peer.
+        import adapters
+        adapters.init(model)
+        model.add_adapter("bench", config=adapters.SeqBnConfig(reduction_factor=16, non_linearity="relu"))
+        model.train_adapter("bench")
     else:
+        from peft import get_peft_model
         model = get_peft_model(model, peft_config(args.method, args, kind, targets))
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -199,7 +206,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up step")
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--targets", help="comma-separated module names (default q,k,v,o_proj; c_attn for GPT-2)")
-    p.add_argument("--method", default="lora", choices=["lora", "dora", "ia3", "prefix", "prompt", "full"],
+    p.add_argument("--method", default="lora", choices=["lora", "dora", "ia3", "prefix", "prompt", "bottleneck", "full"],
                    help="fine-tuning method, configured as tailor-bench train --method does (default lora)")
     p.set_defaults(func=cmd_train)
 

@@ -11,7 +11,8 @@ For every method case and architecture, Tests/PEFTTests/Fixtures/methods/<arch>-
   step1-gradients.safetensors   the gradient of the step-1 loss for every adapter parameter, keyed by
                                 peft's parameter name without the adapter name (".default")
 
-Run: ~/.cache/tailor/pyenv/bin/python Tools/make_peft_method_fixtures.py   (after Tools/make_model_fixtures.py)
+Run: ~/.cache/tailor/pyenv/bin/python Tools/make_peft_method_fixtures.py [CASE ...]   (after Tools/make_model_fixtures.py;
+     with case names, only those cases are regenerated)
 """
 import json
 import pathlib
@@ -28,9 +29,10 @@ OUT = ROOT / "Tests" / "PEFTTests" / "Fixtures" / "methods"
 
 TARGETS = {
     "llama": {"attn": ["q_proj", "v_proj"], "all": ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"],
-              "ia3": ["k_proj", "v_proj", "down_proj"], "ff": ["down_proj"]},
+              "ia3": ["k_proj", "v_proj", "down_proj"], "ff": ["down_proj"],
+              "save": ["embed_tokens", "lm_head", "post_attention_layernorm"]},
     "gpt2": {"attn": ["c_attn"], "all": ["c_attn", "attn.c_proj", "mlp.c_fc"],
-             "ia3": ["c_attn", "mlp.c_proj"], "ff": ["mlp.c_proj"]},
+             "ia3": ["c_attn", "mlp.c_proj"], "ff": ["mlp.c_proj"], "save": ["ln_f", "ln_1"]},
 }
 
 
@@ -47,6 +49,9 @@ def cases(arch):
         "ia3": IA3Config(target_modules=t["ia3"], feedforward_modules=t["ff"], fan_in_fan_out=fan, task_type="CAUSAL_LM"),
         "prompt": PromptTuningConfig(num_virtual_tokens=5, task_type="CAUSAL_LM"),
         "prefix": PrefixTuningConfig(num_virtual_tokens=4, task_type="CAUSAL_LM"),
+        # LoRA plus full trained copies of an embedding/head and of norms (peft's modules_to_save).
+        "lora-save": LoraConfig(r=2, lora_alpha=4, target_modules=t["attn"], fan_in_fan_out=fan, task_type="CAUSAL_LM",
+                                modules_to_save=t["save"]),
     }
 
 
@@ -56,7 +61,9 @@ def randomize(model, seed):
         for name, p in model.named_parameters():
             if not p.requires_grad:
                 continue
-            if "ia3_l" in name or "lora_magnitude_vector" in name:
+            if "modules_to_save" in name:  # a trained copy: the original plus a visible change
+                p.add_(0.1 * torch.randn(p.shape, generator=g))
+            elif "ia3_l" in name or "lora_magnitude_vector" in name:
                 p.mul_(1 + 0.2 * torch.randn(p.shape, generator=g))
             else:
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
@@ -120,10 +127,13 @@ def make(arch, case, config, seed):
 
 
 def main():
+    import sys
+    only = set(sys.argv[1:])  # optional case names: regenerate only those (seeds stay the same)
     seed = 100
     for arch in ["llama", "gpt2"]:
         for case, config in cases(arch).items():
-            make(arch, case, config, seed)
+            if not only or case in only:
+                make(arch, case, config, seed)
             seed += 10
 
 

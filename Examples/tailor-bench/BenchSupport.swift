@@ -37,7 +37,7 @@ func emit(_ fields: [(String, JSONValue)]) {
 func peakRSSMegabytes() -> Double? {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Double($0) }.first
+        let kb = line.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }.first
         return kb.map { $0 / 1024 }
     }
     return nil

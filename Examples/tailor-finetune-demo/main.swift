@@ -112,7 +112,7 @@ func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
 func peakRSSMegabytes() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kb = line.split(separator: " ").compactMap({ Double($0) }).first else { return 0 }
+          let kb = line.split(whereSeparator: \.isWhitespace).compactMap({ Double($0) }).first else { return 0 }
     return kb / 1024
 }
 

@@ -237,6 +237,8 @@ struct LoRAFlags: ParsableArguments {
     @Option(help: "LoRA alpha; the update is scaled by alpha/r (default 16).") var alpha: Float?
     @Option(help: "Dropout on the adapter input while training (default 0).") var dropout: Float?
     @Option(help: "Layers to adapt: comma-separated module names (default q_proj,v_proj) or all-linear.") var targets: String?
+    @Option(help: "LoRA and IA3: base modules trained and saved in full, comma-separated (PEFT's modules_to_save, e.g. lm_head).")
+    var modulesToSave: String?
 
     func applied(to base: LoRAConfiguration) throws -> LoRAConfiguration {
         var c = base
@@ -244,7 +246,16 @@ struct LoRAFlags: ParsableArguments {
         if let alpha { c.alpha = alpha }
         if let dropout { c.dropout = dropout }
         if let targets { c.targetModules = try Self.modules(targets) }
+        if let names = try savedModules() { c.modulesToSave = names }
         return c
+    }
+
+    /// `--modules-to-save` as a list of names, if given.
+    func savedModules() throws -> [String]? {
+        guard let modulesToSave else { return nil }
+        let names = modulesToSave.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw CLIError("--modules-to-save needs at least one module name") }
+        return names
     }
 
     /// Comma-separated module names, or all-linear.

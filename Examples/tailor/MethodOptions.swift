@@ -59,6 +59,7 @@ struct MethodPlan {
             var c = try section(IA3Configuration.self, default: IA3Configuration())
             if let targets = lora.targets { c.targetModules = try LoRAFlags.modules(targets) }
             if let ff = flags.feedforward { c.feedforwardModules = try LoRAFlags.modules(ff) }
+            if let names = try lora.savedModules() { c.modulesToSave = names }
             c.baseModelNameOrPath = c.baseModelNameOrPath ?? baseModel
             adapter = c
         case .prompt:

@@ -19,13 +19,14 @@ final class AdapterFrameworkTests: XCTestCase {
             let m = try model(arch)
             try Adapters.load(from: Fixtures.url("PEFTTests", "methods/\(arch)-rslora/adapter"), into: m, name: "a")
             try Adapters.load(from: Fixtures.url("PEFTTests", "methods/\(arch)-lora-bias/adapter"), into: m, name: "b")
+            try Adapters.load(from: Fixtures.url("PEFTTests", "methods/\(arch)-lora-save/adapter"), into: m, name: "s")
             try Adapters.load(from: Fixtures.url("PEFTTests", "methods/\(arch)-dora/adapter"), into: m, name: "c")
             func alone(_ name: String?) throws -> [Float] {
                 try AdapterRouting.$selection.withValue(name.map { .perRow([$0]) } ?? .base) {
                     try m.forward(ModelInput(tokens: ids, logits: .last), cache: nil).scalars
                 }
             }
-            let names: [String?] = ["a", nil, "c", "b", "b"]
+            let names: [String?] = ["a", nil, "s", "c", "b", "b", "s"]
             let batch = try AdapterRouting.$selection.withValue(.perRow(names)) {
                 try m.forward(ModelInput(tokens: Array(repeating: ids, count: names.count).flatMap { $0 }, batchSize: names.count, logits: .last), cache: nil).scalars
             }
@@ -38,6 +39,23 @@ final class AdapterFrameworkTests: XCTestCase {
             XCTAssertThrowsError(try Adapters.load(from: Fixtures.url("PEFTTests", "methods/\(arch)-ia3/adapter"), into: m, name: "d"),
                                  "one method per layer") { guard case .unsupported = $0 as? AdapterError else { return XCTFail("\($0)") } }
         }
+    }
+
+    func testModulesToSaveThatSelectNothingCopyableAreTypedErrors() throws {
+        func attempt(_ arch: String, _ names: [String]) throws -> AdapterError? {
+            var config = LoRAConfiguration(rank: 2, targetModules: .names([arch == "gpt2" ? "c_attn" : "q_proj"]))
+            config.modulesToSave = names
+            let m = try model(arch)
+            let before = m.namedParameters().map(\.name)
+            defer { XCTAssertEqual(m.namedParameters().map(\.name), before, "\(names): the model is left as it was") }
+            do { try Adapters.apply(config, to: m); return nil } catch let e as AdapterError { return e }
+        }
+        for (arch, names) in [("llama", ["no_such_module"]), ("llama3-tied", ["lm_head"]), ("gpt2", ["wte"])] {
+            guard case .noTargetModules(let message)? = try attempt(arch, names) else { return XCTFail("\(arch) \(names)") }
+            XCTAssertTrue(message.contains(names[0]), message)
+            if arch == "llama3-tied" { XCTAssertTrue(message.contains("tied"), message) }
+        }
+        guard case .unsupported? = try attempt("llama", ["q_proj"]) else { return XCTFail("a LoRA target cannot also be a saved copy") }
     }
 
     func testLoRAInitialisations() throws {

@@ -13,9 +13,10 @@ import XCTest
 /// for Tools/check_adapter_roundtrip.py to load into peft.
 final class AdapterMethodTests: XCTestCase {
     static let architectures = ["llama", "gpt2"]
-    static let cases = ["rslora", "dora", "lora-bias", "ia3", "prompt", "prefix"]
+    static let cases = ["rslora", "dora", "lora-bias", "ia3", "prompt", "prefix", "lora-save"]
     /// Cases that can be merged into the base weights (LoRA's bias needs a base bias to merge into).
-    static let mergeable: Set<String> = ["llama-rslora", "llama-dora", "llama-ia3", "gpt2-rslora", "gpt2-dora", "gpt2-lora-bias", "gpt2-ia3"]
+    static let mergeable: Set<String> = ["llama-rslora", "llama-dora", "llama-ia3", "gpt2-rslora", "gpt2-dora", "gpt2-lora-bias", "gpt2-ia3",
+                                          "llama-lora-save", "gpt2-lora-save"]
 
     struct Run: Decodable {
         let input_ids: [[Int]]

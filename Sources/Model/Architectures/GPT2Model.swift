@@ -141,10 +141,10 @@ public final class GPT2Block: Module {
 
     public func replaceChild(named name: String, with module: any Module) throws {
         switch name {
-        case "ln_1": try replaceSlot(&ln1, name: name, with: module)
-        case "attn": try replaceSlot(&attention, name: name, with: module)
-        case "ln_2": try replaceSlot(&ln2, name: name, with: module)
-        case "mlp": try replaceSlot(&mlp, name: name, with: module)
+        case "ln_1": try replaceSlot(&ln1, as: (any NormLayer).self, name: name, with: module)
+        case "attn": try replaceSlot(&attention, as: (any SelfAttentionLayer).self, name: name, with: module)
+        case "ln_2": try replaceSlot(&ln2, as: (any NormLayer).self, name: name, with: module)
+        case "mlp": try replaceSlot(&mlp, as: (any FeedForwardLayer).self, name: name, with: module)
         case "attention_adapters": try replaceJoin(&attentionJoin, name: name, with: module)
         case "output_adapters": try replaceJoin(&outputJoin, name: name, with: module)
         default: throw ModuleError.noSuchPath(name)
@@ -174,7 +174,7 @@ public final class GPT2Backbone: Module {
 
     public func replaceChild(named name: String, with module: any Module) throws {
         guard name == "ln_f" else { throw ModuleError.noSuchPath(name) }
-        try replaceSlot(&lnF, name: name, with: module)
+        try replaceSlot(&lnF, as: (any NormLayer).self, name: name, with: module)
     }
 }
 

@@ -94,10 +94,10 @@ public final class LlamaDecoderLayer: Module {
 
     public func replaceChild(named name: String, with module: any Module) throws {
         switch name {
-        case "self_attn": try replaceSlot(&selfAttention, name: name, with: module)
-        case "mlp": try replaceSlot(&mlp, name: name, with: module)
-        case "input_layernorm": try replaceSlot(&inputNorm, name: name, with: module)
-        case "post_attention_layernorm": try replaceSlot(&postAttentionNorm, name: name, with: module)
+        case "self_attn": try replaceSlot(&selfAttention, as: (any SelfAttentionLayer).self, name: name, with: module)
+        case "mlp": try replaceSlot(&mlp, as: (any FeedForwardLayer).self, name: name, with: module)
+        case "input_layernorm": try replaceSlot(&inputNorm, as: (any NormLayer).self, name: name, with: module)
+        case "post_attention_layernorm": try replaceSlot(&postAttentionNorm, as: (any NormLayer).self, name: name, with: module)
         case "attention_adapters": try replaceJoin(&attentionJoin, name: name, with: module)
         case "output_adapters": try replaceJoin(&outputJoin, name: name, with: module)
         default: throw ModuleError.noSuchPath(name)
@@ -135,7 +135,7 @@ public final class LlamaBackbone: Module {
                 throw ModuleError.incompatibleReplacement(path: name, reason: "expected an embedding of \(embedTokens.count)x\(embedTokens.dimension)")
             }
             embedTokens = e
-        case "norm": try replaceSlot(&norm, name: name, with: module)
+        case "norm": try replaceSlot(&norm, as: (any NormLayer).self, name: name, with: module)
         default: throw ModuleError.noSuchPath(name)
         }
     }

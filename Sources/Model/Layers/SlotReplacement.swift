@@ -11,7 +11,10 @@ func replaceLinear(_ slot: inout any LinearLayer, name: String, with module: any
 }
 
 /// Replaces a slot of protocol or class type `T`, checking the new module's kind.
-func replaceSlot<T>(_ slot: inout T, name: String, with module: any Module) throws {
+///
+/// `slotType` names the slot's declared type: without it Swift would open an existential slot to the
+/// dynamic type of the module now in it, and accept only modules of that exact type.
+func replaceSlot<T>(_ slot: inout T, as slotType: T.Type, name: String, with module: any Module) throws {
     guard let typed = module as? T else {
         throw ModuleError.incompatibleReplacement(path: name, reason: "expected \(T.self), got \(type(of: module))")
     }

@@ -34,6 +34,8 @@ public protocol AdapterMethod: Codable, Sendable {
     func weights(of name: String, in model: any CausalLanguageModel) throws -> [String: Tensor]
     /// The configuration file's contents for adapter `name`.
     func encodeConfiguration(adapterName: String) throws -> Data
+    /// PEFT's `modules_to_save`: base modules the adapter trains and saves as full copies.
+    var savedModuleNames: [String] { get }
 }
 
 extension AdapterMethod {
@@ -51,6 +53,8 @@ extension AdapterMethod {
     public static func defaultConfiguration() throws -> Self {
         try JSONDecoder().decode(Self.self, from: Data("{}".utf8))
     }
+
+    public var savedModuleNames: [String] { [] }
 
     public func encodeConfiguration(adapterName: String) throws -> Data {
         let encoder = JSONEncoder()

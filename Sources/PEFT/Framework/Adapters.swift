@@ -21,10 +21,16 @@ public enum Adapters {
                              seed: UInt64 = 0) throws -> [String] {
         try method.validate()
         guard !names(in: model).contains(name) else { throw AdapterError.adapterName("adapter '\(name)' already exists") }
-        let paths = try method.install(into: model, name: name, seed: seed)
+        let copyPaths = try ModulesToSave.paths(method.savedModuleNames, in: model)
+        try ModulesToSave.install(copyPaths, name: name, weights: nil, configuration: method, in: model)
+        let paths: [String]
+        do { paths = try method.install(into: model, name: name, seed: seed) } catch {
+            try? remove(name, from: model)
+            throw error
+        }
         try setActiveAdapter(name, in: model)
         makeTrainable(name, in: model)
-        return paths
+        return paths + copyPaths
     }
 
     /// Loads an adapter folder of any registered method into `model` as adapter `name` (frozen) and
@@ -34,7 +40,15 @@ public enum Adapters {
         let folder = try AdapterFolder(at: directory)
         try folder.configuration.validate()
         guard !names(in: model).contains(name) else { throw AdapterError.adapterName("adapter '\(name)' already exists") }
-        _ = try folder.configuration.install(into: model, name: name, weights: folder.weights)
+        let method = folder.configuration
+        var weights = folder.weights
+        let copyPaths = try ModulesToSave.paths(method.savedModuleNames, in: model)
+        let copies = try ModulesToSave.take(copyPaths, from: &weights, in: model)
+        _ = try method.install(into: model, name: name, weights: weights)
+        do { try ModulesToSave.install(copyPaths, name: name, weights: copies, configuration: method, in: model) } catch {
+            try? remove(name, from: model)
+            throw error
+        }
         for (_, p) in parameters(of: name, in: model) { p.isTrainable = false }
         try setActiveAdapter(name, in: model)
         return folder.configuration
@@ -47,6 +61,7 @@ public enum Adapters {
             throw AdapterError.adapterName("no adapter named '\(name)' in the model")
         }
         let tensors = try configuration.weights(of: name, in: model)
+            .merging(ModulesToSave.weights(of: name, in: model)) { method, _ in method }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let method = type(of: configuration)
         try SafetensorsWriter.write(tensors, to: directory.appendingPathComponent(method.weightsFileName), metadata: ["format": "pt"])
@@ -91,11 +106,12 @@ public enum Adapters {
         for (_, layer) in methodLayers(in: model) { try layer.unmerge() }
     }
 
-    /// Removes adapter `name` from every layer, and layers left empty from the model's prefix slot.
+    /// Removes adapter `name` from every layer; empty prefix slots and empty `modules_to_save` holders go too.
     public static func remove(_ name: String, from model: any CausalLanguageModel) throws {
         guard names(in: model).contains(name) else { throw AdapterError.adapterName("no adapter named '\(name)'") }
         for (_, layer) in model.adapterLayers() where layer.adapterNames.contains(name) { try layer.removeAdapter(name) }
         if let prefix = model.sequencePrefix as? any AdapterLayer, prefix.adapterNames.isEmpty { model.sequencePrefix = nil }
+        ModulesToSave.unwrapEmptyHolders(in: model)
     }
 
     /// The parameters of adapter `name`, by full module path.

@@ -74,8 +74,11 @@ public struct TargetSelection: Sendable, Equatable {
 
     /// Paths of the modules in `model` that pass `kind` and the selection, in model order.
     public func paths(in model: any CausalLanguageModel, where kind: (any Module) -> Bool) -> [String] {
-        model.namedModules().compactMap { path, module in
-            guard !path.isEmpty, kind(module), targets.matches(path), !(excluded?.matches(path) ?? false) else { return nil }
+        // Modules inside an adapter layer (a wrapped base, a saved copy) are never targets themselves.
+        let insideAdapters = model.adapterLayers().map { $0.path + "." }
+        return model.namedModules().compactMap { path, module in
+            guard !path.isEmpty, kind(module), targets.matches(path), !(excluded?.matches(path) ?? false),
+                  !insideAdapters.contains(where: { path.hasPrefix($0) }) else { return nil }
             if let layers = layersToTransform {
                 guard let index = blockIndex(of: path, in: model), layers.contains(index) else { return nil }
             }

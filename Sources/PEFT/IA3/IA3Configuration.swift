@@ -22,7 +22,7 @@ public struct IA3Configuration: AdapterMethod, Equatable {
     public var layersPattern: [String]?
     /// Whether the base stores weights [In, Out] (GPT-2 Conv1D), PEFT's `fan_in_fan_out`.
     public var fanInFanOut: Bool
-    /// Extra modules trained and saved in full (unsupported beyond an empty list).
+    /// Base modules trained and saved in full (`modules_to_save`): names matched against the end of module paths.
     public var modulesToSave: [String]?
     /// Base model the adapter was trained on.
     public var baseModelNameOrPath: String?
@@ -97,10 +97,11 @@ public struct IA3Configuration: AdapterMethod, Equatable {
         TargetSelection(targets: targetModules, excluded: excludeModules, layersToTransform: layersToTransform, layersPattern: layersPattern)
     }
 
+    public var savedModuleNames: [String] { modulesToSave ?? [] }
+
     public func validate() throws {
         try selection.validate()
         try feedforwardModules?.validate()
-        guard (modulesToSave ?? []).isEmpty else { throw AdapterError.unsupported("modules_to_save") }
         if case .names(let ff)? = feedforwardModules, case .names(let targets) = targetModules {
             let stray = ff.filter { !targets.contains($0) }
             guard stray.isEmpty else {

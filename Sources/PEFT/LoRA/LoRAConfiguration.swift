@@ -68,7 +68,7 @@ public struct LoRAConfiguration: AdapterMethod, Equatable {
     public var useDoRA: Bool
     /// A trainable bias on B (`lora_bias`).
     public var loraBias: Bool
-    /// Extra modules trained and saved in full (unsupported beyond an empty list).
+    /// Base modules trained and saved in full (`modules_to_save`): names matched against the end of module paths.
     public var modulesToSave: [String]?
     /// PEFT's `task_type`.
     public var taskType: String
@@ -177,12 +177,13 @@ public struct LoRAConfiguration: AdapterMethod, Equatable {
         TargetSelection(targets: targetModules, excluded: excludeModules, layersToTransform: layersToTransform, layersPattern: layersPattern)
     }
 
+    public var savedModuleNames: [String] { modulesToSave ?? [] }
+
     public func validate() throws {
         guard rank > 0 else { throw AdapterError.invalidConfiguration("r must be positive, got \(rank)") }
         guard alpha.isFinite else { throw AdapterError.invalidConfiguration("lora_alpha must be finite") }
         guard dropout >= 0 && dropout < 1 else { throw AdapterError.invalidConfiguration("lora_dropout must be in [0, 1), got \(dropout)") }
         guard bias == "none" else { throw AdapterError.unsupported("LoRA bias '\(bias)' (only \"none\"; see lora_bias)") }
-        guard (modulesToSave ?? []).isEmpty else { throw AdapterError.unsupported("modules_to_save") }
         guard rankPattern.values.allSatisfy({ $0 > 0 }) else { throw AdapterError.invalidConfiguration("rank_pattern ranks must be positive") }
         try selection.validate()
     }
