@@ -129,8 +129,11 @@ def cmd_train(args) -> None:
     times = []
     for i in range(args.steps + 1):
         ids = random_tokens(args.batch, args.seq, vocab, seed=i)
+        labels = ids.clone()
+        if args.targets_per_row is not None:  # like a masked prompt: only the last N positions have targets
+            labels[:, : max(0, args.seq - args.targets_per_row)] = -100
         start = time.perf_counter()
-        loss = model(input_ids=ids, labels=ids, use_cache=False).loss
+        loss = model(input_ids=ids, labels=labels, use_cache=False).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -138,7 +141,7 @@ def cmd_train(args) -> None:
     timed = times[1:]
     seconds = sum(timed)
     emit({"bench": "train", "impl": "torch", "model": name, "method": args.method, "rank": args.rank,
-          "targets": ",".join(targets), "seq": args.seq, "batch": args.batch, "steps": len(timed),
+          "targets": ",".join(targets), "targets_per_row": args.targets_per_row, "seq": args.seq, "batch": args.batch, "steps": len(timed),
           "tokens_per_s": round(len(timed) * args.batch * args.seq / seconds, 1),
           "step_s": round(seconds / len(timed), 3), "trainable_params": sum(p.numel() for p in params),
           "loss": round(loss.item(), 4), "peak_rss_mb": peak_rss_mb()})
@@ -206,6 +209,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up step")
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--targets", help="comma-separated module names (default q,k,v,o_proj; c_attn for GPT-2)")
+    p.add_argument("--targets-per-row", type=int, default=None,
+                   help="positions with a target per row (default all), like a masked prompt; as tailor-bench train")
     p.add_argument("--method", default="lora", choices=["lora", "dora", "ia3", "prefix", "prompt", "bottleneck", "full"],
                    help="fine-tuning method, configured as tailor-bench train --method does (default lora)")
     p.set_defaults(func=cmd_train)

@@ -49,7 +49,7 @@ struct TrainBench: ParsableCommand {
         let seconds = timed.reduce(0, +)
         emit([("bench", .string("train")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
               ("method", .string(method.rawValue + (quantized ? "-quantized-base" : ""))), ("rank", .int(rank)),
-              ("targets", .string(names.joined(separator: ","))), ("seq", .int(seq)), ("batch", .int(batch)), ("checkpointing", .bool(checkpointing)),
+              ("targets", .string(names.joined(separator: ","))), ("targets_per_row", targetsPerRow.map { .int($0) } ?? .number(.nan, decimals: 0)), ("seq", .int(seq)), ("batch", .int(batch)), ("checkpointing", .bool(checkpointing)),
               ("steps", .int(timed.count)), ("tokens_per_s", .number(Double(timed.count * batch * seq) / seconds, decimals: 1)),
               ("step_s", .number(seconds / Double(timed.count), decimals: 3)),
               ("trainable_params", .int(loaded.model.parameterCount(trainableOnly: true))),
