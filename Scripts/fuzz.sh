@@ -6,14 +6,14 @@
 #                                                       (smallest inputs up to CAP_KB, default 150 KB)
 #   Scripts/fuzz.sh --list                              harness names
 #
-# NAME: gguf, safetensors, tokenizer, config, jsonl, chat, ggml, adapter-config.
+# NAME: gguf, safetensors, tokenizer, config, jsonl, chat, ggml, adapter-config, checkpoint.
 # Builds tailor-fuzz in .build/fuzz with -DFUZZING, SanitizerCoverage and AddressSanitizer, linked
 # against the toolchain's libFuzzer (no main; tailor-fuzz calls LLVMFuzzerRunDriver). Crashes go to
 # .build/fuzz-artifacts/NAME/; copy each (after fixing it) into the committed corpus
 # Tests/FuzzTests/Fixtures/FuzzCorpus/NAME/, which FuzzCorpusReplayTests replays in the normal suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-HARNESSES="gguf safetensors tokenizer config jsonl chat ggml adapter-config"
+HARNESSES="gguf safetensors tokenizer config jsonl chat ggml adapter-config checkpoint"
 if [[ "${1:-}" == "--list" ]]; then echo "$HARNESSES"; exit 0; fi
 
 swift_dir="$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")"
@@ -69,6 +69,7 @@ for t in range(40):
     open(os.path.join(sys.argv[1], f"seed-type{t}"), "wb").write(bytes([t]) + rng(290))
 PY
     ;;
+    checkpoint) ;;  # its seed (a real checkpoint) is in the committed corpus: tailor-fuzz checkpoint --write-seed FILE
     adapter-config) seed Tests/GenerateTests/Fixtures/cli/adapter/adapter_config.json Tests/PEFTTests/Fixtures/*/adapter_config.json ;;
     *) echo "unknown harness $name (one of: $HARNESSES)" >&2; exit 2 ;;
 esac

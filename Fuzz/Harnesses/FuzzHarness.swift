@@ -18,6 +18,7 @@ public struct FuzzHarness: Sendable {
         FuzzHarness(name: "chat", run: { TextHarnesses.chatTemplates($0) }),
         FuzzHarness(name: "ggml", run: { FormatHarnesses.ggmlBlocks($0) }),
         FuzzHarness(name: "adapter-config", run: { TextHarnesses.adapterConfig($0) }),
+        FuzzHarness(name: "checkpoint", run: { CheckpointHarness.run($0) }),
     ].map { ($0.name, $0) })
 }
 

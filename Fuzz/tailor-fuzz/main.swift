@@ -1,4 +1,5 @@
 // tailor-fuzz NAME [libFuzzer options | files…]   (or TAILOR_FUZZ_HARNESS=NAME tailor-fuzz …)
+// tailor-fuzz checkpoint --write-seed FILE         (normal build: a real checkpoint as a seed input)
 //
 // Built normally it replays files (or folders of files) through harness NAME. Built by
 // Scripts/fuzz.sh with -DFUZZING and coverage + AddressSanitizer, it hands NAME's harness to
@@ -35,6 +36,14 @@ exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
     return 0
 })
 #else
+if name == "checkpoint", arguments.count == firstInput + 2, arguments[firstInput] == "--write-seed" {
+    // A real one-step checkpoint in the harness's input format (the seed of its corpus).
+    do { try CheckpointHarness.seed().write(to: URL(fileURLWithPath: arguments[firstInput + 1])) } catch {
+        FileHandle.standardError.write(Data("cannot write the seed: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 var count = 0
 for path in arguments.dropFirst(firstInput) {
     for file in FuzzCorpus.files(at: URL(fileURLWithPath: path)) {

@@ -12,4 +12,14 @@ final class FuzzCorpusReplayTests: XCTestCase {
             for file in files { harness.run(try Data(contentsOf: file)) }
         }
     }
+
+    /// The checkpoint harness reaches a real restore: its seed is accepted, tampered copies are not.
+    func testCheckpointHarnessRestoresItsSeedAndRejectsTamperedOnes() throws {
+        let seed = try CheckpointHarness.seed()
+        XCTAssertTrue(CheckpointHarness.restores(seed))
+        XCTAssertFalse(CheckpointHarness.restores(seed.dropLast(64)), "truncated optimizer file")
+        var flipped = [UInt8](seed)
+        flipped[9] ^= 0xFF  // inside the trainer-state JSON
+        XCTAssertFalse(CheckpointHarness.restores(Data(flipped)))
+    }
 }
