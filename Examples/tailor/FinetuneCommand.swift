@@ -14,6 +14,8 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "JSON config file (see README).") var config: String?
     @Option(name: .shortAndLong, help: "Base model folder or .gguf (default: the cached default model).") var model: String?
     @Flag(help: "Keep GGUF weights in their quantized format (less memory; the adapter trains on top).") var quantized = false
+    @Option(help: "Quantize the dense linear layers on load (nf4, fp4, int8) and train the adapter on top (QLoRA).")
+    var quantize: WeightQuantization?
     @Option(help: "Training data (JSONL).") var data: String?
     @Option(help: "Held-out data (JSONL) for evaluation and early stopping.") var evalData: String?
     @Option(name: .shortAndLong, help: "Adapter output folder (adapter_config.json, adapter_model.safetensors, loss.svg, history.json).")
@@ -70,7 +72,7 @@ struct FinetuneCommand: ParsableCommand {
     func run() throws {
         let plan = try plan()
         if let resume, !FileManager.default.fileExists(atPath: resume) { throw CLIError("no checkpoint at \(resume)") }
-        let modelOptions = try ModelOptions.parse((plan.modelPath.map { ["--model", $0] } ?? []) + (quantized ? ["--quantized"] : []))
+        let modelOptions = try ModelOptions.parse((plan.modelPath.map { ["--model", $0] } ?? []) + (quantized ? ["--quantized"] : []) + (quantize.map { ["--quantize", $0.rawValue] } ?? []))
         let modelURL = try modelOptions.modelURL()
         log("Loading \(modelURL.path)…")
         let (m, tokenizer) = try modelOptions.load()

@@ -13,6 +13,9 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Keep GGUF weights in their quantized format (less memory).")
     var quantized = false
 
+    @Option(help: "Quantize the dense linear layers on load: nf4, fp4 or int8 (bitsandbytes' formats; QLoRA's frozen base).")
+    var quantize: WeightQuantization?
+
     /// The model location, checked to exist.
     func modelURL() throws -> URL {
         if let model {
@@ -30,7 +33,9 @@ struct ModelOptions: ParsableArguments {
     /// Loads the model, its tokenizer, and the adapter if one was given.
     func load() throws -> (model: any CausalLanguageModel, tokenizer: any Tokenizer) {
         let url = try modelURL()
-        let model = try LanguageModel.loadModel(from: url, keepQuantized: quantized)
+        if quantize != nil && quantized { throw CLIError("--quantize and --quantized exclude each other") }
+        let model = try quantize.map { try LanguageModel.loadModel(from: url, quantize: $0) }
+            ?? LanguageModel.loadModel(from: url, keepQuantized: quantized)
         let tokenizer = try TokenizerLoader.load(from: url)
         if let adapter { try Adapters.load(from: URL(fileURLWithPath: adapter), into: model) }
         return (model, tokenizer)
@@ -62,3 +67,5 @@ struct SamplingOptions: ParsableArguments {
         return c
     }
 }
+
+extension WeightQuantization: ExpressibleByArgument {}

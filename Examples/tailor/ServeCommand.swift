@@ -14,6 +14,8 @@ struct ServeCommand: ParsableCommand {
     var model: String?
     @Flag(help: "Keep GGUF weights in their quantized format (less memory).")
     var quantized = false
+    @Option(help: "Quantize the dense linear layers on load: nf4, fp4 or int8.")
+    var quantize: WeightQuantization?
     @Option(help: ArgumentHelp("A LoRA adapter to serve, as NAME=DIR (repeatable); requests pick it with \"model\": NAME.",
                                valueName: "name=dir"))
     var adapter: [String] = []
@@ -35,7 +37,9 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let url = try modelURL()
-        let loaded = try LanguageModel.loadModel(from: url, keepQuantized: quantized)
+        if quantize != nil && quantized { throw CLIError("--quantize and --quantized exclude each other") }
+        let loaded = try quantize.map { try LanguageModel.loadModel(from: url, quantize: $0) }
+            ?? LanguageModel.loadModel(from: url, keepQuantized: quantized)
         let tokenizer = try TokenizerLoader.load(from: url)
         for spec in adapter {
             let (name, directory) = try Self.parseAdapter(spec)

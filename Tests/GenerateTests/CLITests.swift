@@ -267,6 +267,25 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(ids, "[" + inputIDs.prefix(promptLength).map(String.init).joined(separator: ",") + "]")
     }
 
+    /// `--quantize` quantizes the linear layers on load: the prompt's logits move a little, not a lot.
+    func testQuantizeOnLoadChangesTheLogitsSlightly() throws {
+        func logits(_ extra: [String]) throws -> [Float] {
+            let dump = scratch.appendingPathComponent("logits-\(extra.joined()).safetensors")
+            _ = try succeed(["generate", "--model", model, "--max-tokens", "1", "--dump-logits", dump.path] + extra + ["The colour of a banana is"])
+            return try SafetensorsFile(contentsOf: dump).tensor(named: "logits").scalars
+        }
+        let dense = try logits([])
+        for format in ["nf4", "int8"] {
+            let quantized = try logits(["--quantize", format])
+            XCTAssertEqual(quantized.count, dense.count)
+            let delta = maxAbsoluteError(quantized, dense)
+            let scale = dense.map(abs).max() ?? 1
+            XCTAssertGreaterThan(delta, 0, "\(format): the layers were quantized")
+            XCTAssertLessThan(delta, 0.5 * scale, "\(format): still the same model")
+        }
+        try assertFails(["generate", "--model", model, "--quantize", "nf4", "--quantized", "hi"], with: "exclude each other")
+    }
+
     /// `chat` answers each line of standard input with the greedy reply transformers gives.
     func testChatAnswersFromStandardInput() throws {
         let reference = try XCTUnwrap(try expected()["eval-chat.jsonl"] as? [String: Any])
