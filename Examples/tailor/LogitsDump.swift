@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import Tailor
 
 /// `tailor generate --dump-logits FILE`: the prompt's logits at every position, so that other

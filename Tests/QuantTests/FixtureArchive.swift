@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import Model
 import TestSupport
 

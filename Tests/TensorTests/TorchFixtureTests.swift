@@ -183,7 +183,7 @@ final class TorchFixtureTests: XCTestCase {
         var ints: [String: [Int32]] = [:]
         for input in c.inputs {
             let key = "\(c.name)/\(input)"
-            if file.entries[key]?.dtype == "I32" {
+            if (try? file.info(named: key))?.dtype == .i32 {
                 ints[input] = try file.ints(key)
                 continue
             }

@@ -54,7 +54,7 @@ final class TorchObjectiveFixtureTests: XCTestCase {
             var params: [String: Parameter] = [:], x: [String: Tensor] = [:], ids: [String: [Int32]] = [:]
             for input in c.inputs {
                 let key = "\(c.name)/\(input)"
-                if file.entries[key]?.dtype == "I32" { ids[input] = try file.ints(key); continue }
+                if (try? file.info(named: key))?.dtype == .i32 { ids[input] = try file.ints(key); continue }
                 let (shape, values) = try file.floats(key)
                 let p = Parameter(try Tensor(shape: shape, values: values), trainable: c.grads.contains(input))
                 params[input] = p

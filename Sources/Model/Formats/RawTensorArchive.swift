@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// A weight archive that can also hand out a tensor's stored bytes and element type, for
 /// tensors that are not Float32 values (quantized codes, packed JSON).

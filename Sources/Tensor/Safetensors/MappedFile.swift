@@ -8,17 +8,17 @@ import Darwin
 /// A whole file mapped read-only into memory; unmapped when the last reference goes away.
 ///
 /// The mapping never changes after `init`, so sharing it between threads is safe.
-final class MappedFile: @unchecked Sendable {
+package final class MappedFile: @unchecked Sendable {
     /// The mapped bytes (empty for an empty file).
-    let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
 
     /// Reasons a file cannot be mapped.
-    enum Failure: Error {
+    package enum Failure: Error {
         case cannotOpen(errno: Int32)
         case cannotMap(errno: Int32)
     }
 
-    init(url: URL) throws(Failure) {
+    package init(url: URL) throws(Failure) {
         let fd = open(url.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(errno: errno) }
         defer { close(fd) }
@@ -42,5 +42,5 @@ final class MappedFile: @unchecked Sendable {
     }
 
     /// The OS's message for an errno value.
-    static func message(for code: Int32) -> String { String(cString: strerror(code)) }
+    package static func message(for code: Int32) -> String { String(cString: strerror(code)) }
 }

@@ -1,6 +1,4 @@
 import Foundation
-import Quant
-import Tensor
 
 /// A safetensors file, memory-mapped; the header is validated when the file is opened (no
 /// overlapping or missing bytes, shapes consistent with byte ranges), tensor data is read on
@@ -55,7 +53,7 @@ public struct SafetensorsFile: Sendable {
     }
 }
 
-extension SafetensorsFile: WeightArchive {
+extension SafetensorsFile {
     /// Tensor names in data order.
     public var tensorNames: [String] { tensors.map(\.name) }
 
@@ -66,17 +64,29 @@ extension SafetensorsFile: WeightArchive {
     /// - Throws: ``SafetensorsError/missingTensor(_:)`` or ``SafetensorsError/unsupportedDType(tensor:dtype:)``.
     public func tensor(named name: String) throws -> Tensor {
         let info = try info(named: name)
-        let type: GGMLType
-        switch info.dtype {
-        case .f32: type = .f32
-        case .f16: type = .f16
-        case .bf16: type = .bf16
-        default: throw SafetensorsError.unsupportedDType(tensor: name, dtype: info.dtype)
+        guard [.f32, .f16, .bf16].contains(info.dtype) else {
+            throw SafetensorsError.unsupportedDType(tensor: name, dtype: info.dtype)
         }
         let source = bytes(of: info)
-        return try Tensor.build(info.shape) { buffer in
-            guard let base = buffer.baseAddress else { return }
-            try type.dequantize(source, count: buffer.count, into: base)
+        return Tensor.build(info.shape) { buffer in
+            guard let base = buffer.baseAddress, let bytes = source.baseAddress, !buffer.isEmpty else { return }
+            switch info.dtype {
+            case .f16:
+                for i in 0..<buffer.count { base[i] = Float(Float16(bitPattern: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            case .bf16:
+                for i in 0..<buffer.count { base[i] = Float(bitPattern: UInt32(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+            default:
+                UnsafeMutableRawPointer(base).copyMemory(from: bytes, byteCount: buffer.count * 4)
+            }
         }
+    }
+
+    /// The values of an I32 tensor `name`.
+    /// - Throws: ``SafetensorsError/missingTensor(_:)`` or ``SafetensorsError/unsupportedDType(tensor:dtype:)``.
+    public func int32Values(named name: String) throws -> [Int32] {
+        let info = try info(named: name)
+        guard info.dtype == .i32 else { throw SafetensorsError.unsupportedDType(tensor: name, dtype: info.dtype) }
+        let source = bytes(of: info)
+        return (0..<(source.count / 4)).map { source.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self) }
     }
 }

@@ -1,0 +1,4 @@
+import Tensor
+
+/// A safetensors file is a weight archive (names, shapes, Float32 tensors).
+extension SafetensorsFile: WeightArchive {}
