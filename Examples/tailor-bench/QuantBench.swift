@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Tailor
 
-/// `tailor-bench qmatmul`: the quantized linear op — integer block kernels, the decoded-tile path,
-/// and the dense Float32 product — on the default model's linear shapes, at decoding (M = 1) and
+/// `tailor-bench qmatmul`: the quantized linear op — integer block kernels (forced with `.blocks`),
+/// the decoded-tile path, and the dense Float32 product — on the default model's linear shapes, at decoding (M = 1) and
 /// prefill (M = 512) row counts. Weights are random blocks of each type (no model file needed).
 struct QuantBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,14 +58,14 @@ struct QuantBench: ParsableCommand {
         let x = Tensor.normal([m, q.columns], using: &rng)
         let xp = Parameter(x)
         var cases: [(String, Int, () -> Void)] = [
-            ("integer", q.byteCount, { _ = Tensor.linear(x, quantizedWeight: q) }),
+            ("integer", q.byteCount, { _ = Tensor.linear(x, quantizedWeight: q, kernel: .blocks) }),
             ("tiles", q.byteCount, { _ = Tensor.linear(x, quantizedWeight: q, kernel: .decodedTiles) }),
         ]
         if let dense {
             cases.append(("dense", 4 * dense.count, { _ = Tensor.linear(x, weight: dense) }))
         }
         if backward {
-            cases.append(("integer+backward", q.byteCount, { _ = Tensor.linear(xp.tensor, quantizedWeight: q).sum().gradients() }))
+            cases.append(("integer+backward", q.byteCount, { _ = Tensor.linear(xp.tensor, quantizedWeight: q, kernel: .blocks).sum().gradients() }))
             if let dense {
                 cases.append(("dense+backward", 4 * dense.count, { _ = Tensor.linear(xp.tensor, weight: dense).sum().gradients() }))
             }

@@ -206,9 +206,9 @@ final class QuantizedProductKernelTests: XCTestCase {
         }
     }
 
-    /// The linear op picks the integer kernels (within the activation bound of the decoded-tile
-    /// product, and not equal to it), threads over output rows, adds the bias, and keeps the
-    /// decoded-tile gradient.
+    /// The linear op picks the integer kernels for few rows (within the activation bound of the
+    /// decoded-tile product, and not equal to it) and decoded tiles for many, threads over output
+    /// rows, adds the bias, and keeps the decoded-tile gradient.
     func testLinearOpUsesTheIntegerKernels() throws {
         var rng = SeededRandom(seed: 3)
         for (t, type) in Self.types.enumerated() {
@@ -223,6 +223,10 @@ final class QuantizedProductKernelTests: XCTestCase {
                 let withoutBias = zip(integer, (0..<(m * 301)).map { bias.scalars[$0 % 301] }).map { $0 - $1 }
                 checkProduct(withoutBias, weight: q, x: xValues, m: m, "\(type) linear m=\(m)")
             }
+            let many = Tensor.normal([QuantizedProductKernel.blockKernelMaximumRows + 1, 512], using: &rng)
+            XCTAssertEqual(Tensor.linear(many, quantizedWeight: q).scalars, Tensor.linear(many, quantizedWeight: q, kernel: .decodedTiles).scalars)
+            let blocks = Tensor.linear(many, quantizedWeight: q, kernel: .blocks).scalars
+            checkProduct(blocks, weight: q, x: many.scalars, m: many.shape[0], "\(type) linear, blocks forced")
             let xp = Parameter(Tensor.normal([2, 512], using: &rng))
             let g1 = Tensor.linear(xp.tensor, quantizedWeight: q).sum().gradients()[xp]?.scalars
             let g2 = Tensor.linear(xp.tensor, quantizedWeight: q, kernel: .decodedTiles).sum().gradients()[xp]?.scalars

@@ -3,27 +3,49 @@ import Tensor
 
 /// How the quantized linear op computes its forward product.
 public enum QuantizedProductKernel: Sendable, Equatable {
-    /// Integer block products (activations quantized to 8 bits per block) for the GGML types that
-    /// have them — Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; weights decoded in registers and multiplied
-    /// with Float32 activations for LLM.int8 and for NF4/FP4 whose blocks do not straddle rows;
-    /// decoded tiles for everything else.
-    /// Setting the environment variable `TAILOR_QUANTIZED_PRODUCT=tiles` before the first product
-    /// makes it mean ``decodedTiles`` (for benchmarks comparing the two).
+    /// Block kernels (``blocks``) for products of up to ``QuantizedProductKernel/blockKernelMaximumRows``
+    /// input rows — decoding, small batches — and decoded tiles (``decodedTiles``) above, where BLAS
+    /// on Float32 tiles is faster on AVX2. The environment variable `TAILOR_QUANTIZED_PRODUCT`
+    /// (`blocks` or `tiles`, read once) makes it mean that kernel instead, for benchmarks.
     case automatic
+    /// The kernels that work on the stored blocks, for every row count: integer block products
+    /// (activations quantized to 8 bits per block) for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; weights
+    /// decoded in registers and multiplied with Float32 activations for LLM.int8 and for NF4/FP4
+    /// whose blocks do not straddle rows; decoded tiles for every other format.
+    case blocks
     /// Decode tiles of W to Float32 and multiply them with BLAS: equal to the dense product with
     /// the dequantized weight up to summation order.
     case decodedTiles
 
-    /// `automatic` unless the environment asks for decoded tiles (read once).
-    static let environmentDefault: QuantizedProductKernel =
-        ProcessInfo.processInfo.environment["TAILOR_QUANTIZED_PRODUCT"] == "tiles" ? .decodedTiles : .automatic
+    /// Input rows up to which ``automatic`` uses the block kernels. Measured with
+    /// `tailor-bench qmatmul` on 2 AVX2 cores: at 8 and 32 rows the integer kernels were 1.3–2.5×
+    /// faster than decoded tiles, at 128 and 512 rows decoded tiles with sgemm were faster.
+    public static let blockKernelMaximumRows = 64
+
+    /// What ``automatic`` resolves to for `TAILOR_QUANTIZED_PRODUCT` (nil: choose by row count).
+    static let environmentChoice: QuantizedProductKernel? = {
+        switch ProcessInfo.processInfo.environment["TAILOR_QUANTIZED_PRODUCT"] {
+        case "blocks": return .blocks
+        case "tiles": return .decodedTiles
+        default: return nil
+        }
+    }()
+
+    /// Whether a product of `rows` input rows uses the block kernels.
+    func usesBlockKernels(rows: Int) -> Bool {
+        switch self {
+        case .blocks: return true
+        case .decodedTiles: return false
+        case .automatic: return Self.environmentChoice.map { $0 == .blocks } ?? (rows <= Self.blockKernelMaximumRows)
+        }
+    }
 }
 
 /// y = x·Wᵀ + b with W a ``RowDecodableMatrix`` (GGML blocks, NF4/FP4, INT8), differentiable with
 /// respect to x.
 ///
-/// W is never expanded whole. With ``QuantizedProductKernel/automatic`` the forward product works
-/// on the stored blocks: for GGML types with integer kernels each row of x is quantized to 8 bits
+/// W is never expanded whole. With ``QuantizedProductKernel/blocks`` (and ``QuantizedProductKernel/automatic``
+/// for few input rows) the forward product works on the stored blocks: for GGML types with integer kernels each row of x is quantized to 8 bits
 /// per block and block dot products are taken in integers, which adds at most half an activation
 /// quantization step per element (absmax / 254 of the block) to the error of the weight's own
 /// quantization (``IntegerBlockProduct``); NF4/FP4 and LLM.int8 weights are decoded in registers and
@@ -65,11 +87,11 @@ enum QuantizedProduct {
     /// Rows of W decoded per tile: about 1.5 MB of Float32, enough rows for efficient GEMM tiles.
     static func tileRows(_ w: some RowDecodableMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 393_216 / w.columns)) }
 
-    /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias), with integer block products when `kernel` allows
+    /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias), with the block kernels when `kernel` chooses them
     /// and W has them, else decoded tiles.
     static func forward(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, bias: Tensor?,
                         kernel: QuantizedProductKernel = .automatic, y: UnsafeMutablePointer<Float>) {
-        let useBlockKernels = kernel == .automatic && QuantizedProductKernel.environmentDefault == .automatic
+        let useBlockKernels = kernel.usesBlockKernels(rows: rows)
         if useBlockKernels, let q = w as? QuantizedMatrix, let format = IntegerBlockProduct.activationFormat(for: q.type) {
             IntegerBlockProduct.multiply(x: x, rows: rows, weight: q, format: format, y: y)
         } else if useBlockKernels, let q = w as? Int8Matrix {
