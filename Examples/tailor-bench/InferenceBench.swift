@@ -24,7 +24,7 @@ struct PrefillBench: ParsableCommand {
     @Option(help: "Prompt length.") var tokens = 512
     @Option(help: "Timed repetitions (best is reported).") var runs = 3
     @Flag(help: "Keep GGUF weights quantized.") var quantized = false
-    @Option(help: "With --quantized: auto (block kernels up to 64 rows, decoded tiles above), blocks (always the block kernels) or tiles (always decoded tiles, the path before the block kernels).")
+    @Option(help: "With --quantized: auto (block kernels up to 16 rows, decoded tiles above), blocks (always the block kernels) or tiles (always decoded tiles, the path before the block kernels).")
     var quantizedKernel = "auto"
 
     func run() throws {
@@ -52,7 +52,7 @@ struct DecodeBench: ParsableCommand {
     @Option(help: "Timed decoded tokens per sequence.") var tokens = 64
     @Option(help: "Prompt tokens per sequence.") var prompt = 16
     @Flag(help: "Keep GGUF weights quantized.") var quantized = false
-    @Option(help: "With --quantized: auto (block kernels up to 64 rows, decoded tiles above), blocks (always the block kernels) or tiles (always decoded tiles, the path before the block kernels).")
+    @Option(help: "With --quantized: auto (block kernels up to 16 rows, decoded tiles above), blocks (always the block kernels) or tiles (always decoded tiles, the path before the block kernels).")
     var quantizedKernel = "auto"
 
     func run() throws {

@@ -18,9 +18,10 @@ public enum QuantizedProductKernel: Sendable, Equatable {
     case decodedTiles
 
     /// Input rows up to which ``automatic`` uses the block kernels. Measured with
-    /// `tailor-bench qmatmul` on 2 AVX2 cores: at 8 and 32 rows the integer kernels were 1.3–2.5×
-    /// faster than decoded tiles, at 128 and 512 rows decoded tiles with sgemm were faster.
-    public static let blockKernelMaximumRows = 64
+    /// `tailor-bench qmatmul` on 2 AVX2 cores (default-model shapes): at 1–8 rows the integer
+    /// kernels were 1.5–4× faster than decoded tiles, at 16–32 rows about even (Q5_0) to 1.8×
+    /// faster (Q4_K), and at 128–512 rows decoded tiles with sgemm were 1.3–2.8× faster.
+    public static let blockKernelMaximumRows = 16
 
     /// What ``automatic`` resolves to for `TAILOR_QUANTIZED_PRODUCT` (nil: choose by row count).
     static let environmentChoice: QuantizedProductKernel? = {
