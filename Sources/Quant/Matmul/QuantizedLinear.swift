@@ -45,15 +45,16 @@ public enum QuantizedProductKernel: Sendable, Equatable {
 /// y = x·Wᵀ + b with W a ``RowDecodableMatrix`` (GGML blocks, NF4/FP4, INT8), differentiable with
 /// respect to x.
 ///
-/// W is never expanded whole. With ``QuantizedProductKernel/blocks`` (and ``QuantizedProductKernel/automatic``
-/// for few input rows) the forward product works on the stored blocks: for GGML types with integer kernels each row of x is quantized to 8 bits
-/// per block and block dot products are taken in integers, which adds at most half an activation
-/// quantization step per element (absmax / 254 of the block) to the error of the weight's own
-/// quantization (``IntegerBlockProduct``); NF4/FP4 and LLM.int8 weights are decoded in registers and
-/// multiplied with the Float32 activations directly (``BitsAndBytesProduct``), exact up to summation
-/// order. Otherwise each worker decodes a tile of
-/// rows into a small reused Float32 buffer (sized to stay in L2) and multiplies it with BLAS
-/// (`sgemm`, or `sgemv` for a single row), so results equal the dense product up to summation order.
+/// W is never expanded whole. With ``QuantizedProductKernel/blocks`` (and with
+/// ``QuantizedProductKernel/automatic`` for few input rows) the forward product works on the stored
+/// blocks: for GGML types with integer kernels each row of x is quantized to 8 bits per block and
+/// block dot products are taken in integers, which adds at most half an activation quantization
+/// step per element (absmax / 254 of the block) to the error of the weight's own quantization
+/// (``IntegerBlockProduct``); NF4/FP4 and LLM.int8 weights are decoded in registers and multiplied
+/// with the Float32 activations directly (``BitsAndBytesProduct``), exact up to summation order.
+/// Otherwise each worker decodes a tile of rows into a small reused Float32 buffer (sized to stay
+/// in L2) and multiplies it with BLAS (`sgemm`, or `sgemv` for a single row), so results equal the
+/// dense product up to summation order.
 ///
 /// The backward pass always computes dx = dy·W from decoded tiles — the exact gradient of the
 /// product with the dequantized weight; blocks run along In while dx sums over Out, so block dot
