@@ -79,7 +79,7 @@ let package = Package(
             path: "Examples/tailor-finetune-demo"
         ),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "QuantTests", dependencies: ["Quant", "Model", "PEFT", "Train", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "QuantTests", dependencies: ["Quant", "CKernels", "Model", "PEFT", "Train", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "Train", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),

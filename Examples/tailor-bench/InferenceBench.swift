@@ -24,8 +24,12 @@ struct PrefillBench: ParsableCommand {
     @Option(help: "Prompt length.") var tokens = 512
     @Option(help: "Timed repetitions (best is reported).") var runs = 3
     @Flag(help: "Keep GGUF weights quantized.") var quantized = false
+    @Option(help: "With --quantized: auto (block kernels up to 16 rows, decoded tiles above), blocks (always the block kernels) or tiles (always decoded tiles, the path before the block kernels).")
+    var quantizedKernel = "auto"
 
     func run() throws {
+        guard ["auto", "blocks", "tiles"].contains(quantizedKernel) else { throw ValidationError("--quantized-kernel: auto, blocks or tiles") }
+        if quantizedKernel != "auto" { setenv("TAILOR_QUANTIZED_PRODUCT", quantizedKernel, 1) }
         let loaded = try BenchModels.load(model, keepQuantized: quantized)
         let ids = BenchModels.randomTokens(tokens, vocabulary: loaded.model.description.vocabularySize, seed: 3)
         let best = try GradientMode.withoutGradients {
@@ -35,7 +39,7 @@ struct PrefillBench: ParsableCommand {
             }
         }
         emit([("bench", .string("prefill")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
-              ("quantized", .bool(quantized)), ("tokens", .int(tokens)), ("tokens_per_s", .number(Double(tokens) / best, decimals: 1)),
+              ("quantized", .bool(quantized)), ("kernel", .string(quantizedKernel)), ("tokens", .int(tokens)), ("tokens_per_s", .number(Double(tokens) / best, decimals: 1)),
               ("peak_rss_mb", .number(peakRSSMegabytes() ?? .nan, decimals: 0))])
     }
 }
@@ -48,8 +52,12 @@ struct DecodeBench: ParsableCommand {
     @Option(help: "Timed decoded tokens per sequence.") var tokens = 64
     @Option(help: "Prompt tokens per sequence.") var prompt = 16
     @Flag(help: "Keep GGUF weights quantized.") var quantized = false
+    @Option(help: "With --quantized: auto (block kernels up to 16 rows, decoded tiles above), blocks (always the block kernels) or tiles (always decoded tiles, the path before the block kernels).")
+    var quantizedKernel = "auto"
 
     func run() throws {
+        guard ["auto", "blocks", "tiles"].contains(quantizedKernel) else { throw ValidationError("--quantized-kernel: auto, blocks or tiles") }
+        if quantizedKernel != "auto" { setenv("TAILOR_QUANTIZED_PRODUCT", quantizedKernel, 1) }
         let loaded = try BenchModels.load(model, keepQuantized: quantized)
         let m = loaded.model, vocab = m.description.vocabularySize
         for b in batch {
@@ -71,7 +79,7 @@ struct DecodeBench: ParsableCommand {
                 return now() - t0
             }
             emit([("bench", .string("decode")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
-                  ("quantized", .bool(quantized)), ("batch", .int(b)), ("tokens", .int(tokens)),
+                  ("quantized", .bool(quantized)), ("kernel", .string(quantizedKernel)), ("batch", .int(b)), ("tokens", .int(tokens)),
                   ("tokens_per_s", .number(Double(b * tokens) / seconds, decimals: 1)),
                   ("ms_per_step", .number(seconds / Double(tokens) * 1e3, decimals: 1)),
                   ("peak_rss_mb", .number(peakRSSMegabytes() ?? .nan, decimals: 0))])

@@ -125,3 +125,23 @@ void tk_cross_entropy_backward(const float *logits, const float *lse, const int3
 void tk_adamw_avx2(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);
 void tk_adamw_portable(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);
 void tk_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2) { TK_DISPATCH(tk_adamw, p, g, m, v, n, lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2); }
+
+void tk_quantize_q8_32_avx2(const float *x, void *out, size_t n);
+void tk_quantize_q8_32_portable(const float *x, void *out, size_t n);
+void tk_quantize_q8_32(const float *x, void *out, size_t n) { TK_DISPATCH(tk_quantize_q8_32, x, out, n); }
+
+void tk_quantize_q8_256_avx2(const float *x, void *out, size_t n);
+void tk_quantize_q8_256_portable(const float *x, void *out, size_t n);
+void tk_quantize_q8_256(const float *x, void *out, size_t n) { TK_DISPATCH(tk_quantize_q8_256, x, out, n); }
+
+void tk_qmatmul_avx2(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq, size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy);
+void tk_qmatmul_portable(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq, size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy);
+void tk_qmatmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq, size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy) { TK_DISPATCH(tk_qmatmul, type, w, w_row_bytes, rows, xq, x_row_bytes, m, k, y, ldy); }
+
+void tk_fourbit_matmul_avx2(const uint8_t *codes, const float *absmax, const float *table, size_t block_size, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
+void tk_fourbit_matmul_portable(const uint8_t *codes, const float *absmax, const float *table, size_t block_size, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
+void tk_fourbit_matmul(const uint8_t *codes, const float *absmax, const float *table, size_t block_size, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy) { TK_DISPATCH(tk_fourbit_matmul, codes, absmax, table, block_size, rows, columns, x, m, y, ldy); }
+
+void tk_int8_matmul_avx2(const int8_t *codes, const float *scales, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
+void tk_int8_matmul_portable(const int8_t *codes, const float *scales, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
+void tk_int8_matmul(const int8_t *codes, const float *scales, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy) { TK_DISPATCH(tk_int8_matmul, codes, scales, rows, columns, x, m, y, ldy); }

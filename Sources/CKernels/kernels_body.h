@@ -299,3 +299,6 @@ void KFN(tk_adamw)(float *p, const float *g, float *m, float *v, size_t n, float
         p[i] = p[i] * decay - step * mi / (TK_SQRT(vi) * inv_sqrt_bc2 + eps);
     }
 }
+
+// Integer products of quantized weight blocks with 8-bit activation blocks.
+#include "quant_kernels_body.h"

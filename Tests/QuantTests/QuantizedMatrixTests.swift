@@ -6,7 +6,9 @@ import XCTest
 
 /// `QuantizedMatrix` and the quantized linear op on every block type's fixture (bytes from
 /// Tools/make_gguf_fixtures.py, dense values from gguf-py's `dequantize`): products and gradients
-/// must equal the dense computation, and the gradient must match finite differences.
+/// must equal the dense computation, and the gradient must match finite differences. These use the
+/// decoded-tile product, which is exact up to summation order; the integer block kernels (which
+/// also quantize the activations) are checked in QuantizedProductKernelTests.
 final class QuantizedMatrixTests: XCTestCase {
     /// The fixture of `type` as a [rows, columns] matrix and its dense values.
     private func matrix(_ type: GGMLType) throws -> (QuantizedMatrix, Tensor) {
@@ -43,7 +45,7 @@ final class QuantizedMatrixTests: XCTestCase {
             for rows in [1, 3, 17] {  // one row takes the matrix-vector path
                 let x = Tensor.normal([rows, q.columns], using: &rng)
                 let expected = Tensor.linear(x, weight: dense, bias: bias).scalars
-                let actual = Tensor.linear(x, quantizedWeight: q, bias: bias).scalars
+                let actual = Tensor.linear(x, quantizedWeight: q, bias: bias, kernel: .decodedTiles).scalars
                 XCTAssertLessThan(maxRelativeError(actual, expected, floor: 1e-2), 1e-4, "\(type.name), \(rows) rows")
             }
         }
@@ -73,7 +75,7 @@ final class QuantizedMatrixTests: XCTestCase {
             XCTAssertLessThan(maxRelativeError(try XCTUnwrap(quantized[bias]).scalars, try XCTUnwrap(reference[bias]).scalars), 1e-5, type.name)
 
             func loss(_ values: [Float]) throws -> Double {
-                let y = try GradientMode.withoutGradients { Tensor.linear(try Tensor(shape: x.shape, values: values), quantizedWeight: q).scalars }
+                let y = try GradientMode.withoutGradients { Tensor.linear(try Tensor(shape: x.shape, values: values), quantizedWeight: q, kernel: .decodedTiles).scalars }
                 return zip(y, r.scalars).reduce(0) { $0 + Double($1.0) * Double($1.1) }
             }
             let base = x.value.scalars, h: Float = 1e-2

@@ -63,4 +63,26 @@ void tk_cross_entropy_backward(const float *logits, const float *lse, const int3
 void tk_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
               float eps, float weight_decay, float bias_correction1, float bias_correction2);
 
+// Quantized products. Activations are quantized per block to 8 bits — 32-value blocks
+// {float d; int8 qs[32]} for Q8_0/Q4_0/Q5_0 weights, 256-value blocks {float d; int8 qs[256];
+// int16 bsums[16]} (bsums: sums of 16 consecutive qs) for Q4_K/Q5_K/Q6_K — with d = absmax/127
+// and qs = round-to-even(x·127/absmax); a block holding inf or NaN gets d = NaN.
+enum { TK_Q8_32_BLOCK_BYTES = 36, TK_Q8_256_BLOCK_BYTES = 292 };
+// n values (a multiple of 32 / 256) of x into n/32 / n/256 activation blocks at out.
+void tk_quantize_q8_32(const float *x, void *out, size_t n);
+void tk_quantize_q8_256(const float *x, void *out, size_t n);
+// y[i·ldy + r] = Σ_c W[r][c]·X[i][c] for r < rows, i < m: W given as `rows` rows of GGML blocks of
+// `type` (GGUF type id: 2 Q4_0, 6 Q5_0, 8 Q8_0 with 32-blocks; 12 Q4_K, 13 Q5_K, 14 Q6_K with
+// 256-blocks), w_row_bytes apart; X as m rows of k values quantized as above, x_row_bytes apart.
+void tk_qmatmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
+                size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy);
+// y[i·ldy + r] = Σ_c W[r][c]·x[i][c] for r < rows, i < m, x [m][columns] Float32, W in bitsandbytes'
+// 4-bit layout: codes (two a byte, even element high) of `rows` rows, W[r][c] = table[code]·absmax of
+// its block; blocks of block_size elements (a multiple of 16 dividing columns) run along the rows.
+void tk_fourbit_matmul(const uint8_t *codes, const float *absmax, const float *table, size_t block_size,
+                       size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
+// The same for LLM.int8 rows: W[r][c] = codes[r][c]·scales[r]/127 (any number of columns).
+void tk_int8_matmul(const int8_t *codes, const float *scales, size_t rows, size_t columns, const float *x,
+                    size_t m, float *y, size_t ldy);
+
 #endif

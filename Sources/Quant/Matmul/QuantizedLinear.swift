@@ -1,21 +1,73 @@
 import Foundation
 import Tensor
 
+/// How the quantized linear op computes its forward product.
+public enum QuantizedProductKernel: Sendable, Equatable {
+    /// Block kernels (``blocks``) for products of up to ``QuantizedProductKernel/blockKernelMaximumRows``
+    /// input rows — decoding, small batches — and decoded tiles (``decodedTiles``) above, where BLAS
+    /// on Float32 tiles is faster on AVX2. The environment variable `TAILOR_QUANTIZED_PRODUCT`
+    /// (`blocks` or `tiles`, read once) makes it mean that kernel instead, for benchmarks.
+    case automatic
+    /// The kernels that work on the stored blocks, for every row count: integer block products
+    /// (activations quantized to 8 bits per block) for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; weights
+    /// decoded in registers and multiplied with Float32 activations for LLM.int8 and for NF4/FP4
+    /// whose blocks do not straddle rows; decoded tiles for every other format.
+    case blocks
+    /// Decode tiles of W to Float32 and multiply them with BLAS: equal to the dense product with
+    /// the dequantized weight up to summation order.
+    case decodedTiles
+
+    /// Input rows up to which ``automatic`` uses the block kernels. Measured with
+    /// `tailor-bench qmatmul` on 2 AVX2 cores (default-model shapes): at 1–8 rows the integer
+    /// kernels were 1.5–4× faster than decoded tiles, at 16–32 rows about even (Q5_0) to 1.8×
+    /// faster (Q4_K), and at 128–512 rows decoded tiles with sgemm were 1.3–2.8× faster.
+    public static let blockKernelMaximumRows = 16
+
+    /// What ``automatic`` resolves to for `TAILOR_QUANTIZED_PRODUCT` (nil: choose by row count).
+    static let environmentChoice: QuantizedProductKernel? = {
+        switch ProcessInfo.processInfo.environment["TAILOR_QUANTIZED_PRODUCT"] {
+        case "blocks": return .blocks
+        case "tiles": return .decodedTiles
+        default: return nil
+        }
+    }()
+
+    /// Whether a product of `rows` input rows uses the block kernels.
+    func usesBlockKernels(rows: Int) -> Bool {
+        switch self {
+        case .blocks: return true
+        case .decodedTiles: return false
+        case .automatic: return Self.environmentChoice.map { $0 == .blocks } ?? (rows <= Self.blockKernelMaximumRows)
+        }
+    }
+}
+
 /// y = x·Wᵀ + b with W a ``RowDecodableMatrix`` (GGML blocks, NF4/FP4, INT8), differentiable with
 /// respect to x.
 ///
-/// W is never expanded whole: each worker decodes a tile of rows into a small reused Float32 buffer
-/// (sized to stay in L2) and multiplies it with BLAS (`sgemm`, or `sgemv` for a single row), so
-/// memory stays at the quantized size and results equal the dense product up to summation order.
-/// The backward pass computes dx = dy·W the same way; W itself is frozen and gets no gradient.
+/// W is never expanded whole. With ``QuantizedProductKernel/blocks`` (and with
+/// ``QuantizedProductKernel/automatic`` for few input rows) the forward product works on the stored
+/// blocks: for GGML types with integer kernels each row of x is quantized to 8 bits per block and
+/// block dot products are taken in integers, which adds at most half an activation quantization
+/// step per element (absmax / 254 of the block) to the error of the weight's own quantization
+/// (``IntegerBlockProduct``); NF4/FP4 and LLM.int8 weights are decoded in registers and multiplied
+/// with the Float32 activations directly (``BitsAndBytesProduct``), exact up to summation order.
+/// Otherwise each worker decodes a tile of rows into a small reused Float32 buffer (sized to stay
+/// in L2) and multiplies it with BLAS (`sgemm`, or `sgemv` for a single row), so results equal the
+/// dense product up to summation order.
+///
+/// The backward pass always computes dx = dy·W from decoded tiles — the exact gradient of the
+/// product with the dequantized weight; blocks run along In while dx sums over Out, so block dot
+/// products do not apply. W itself is frozen and gets no gradient.
 extension Tensor {
     /// Quantized linear: x [..., In] · W[Out, In]ᵀ + bias [Out].
-    public static func linear<W: RowDecodableMatrix>(_ x: Tensor, quantizedWeight w: W, bias: Tensor? = nil) -> Tensor {
+    public static func linear<W: RowDecodableMatrix>(_ x: Tensor, quantizedWeight w: W, bias: Tensor? = nil,
+                                                     kernel: QuantizedProductKernel = .automatic) -> Tensor {
         precondition(x.shape.last == w.columns, "quantized linear: input \(x.shape) does not fit weight \(w.rows)x\(w.columns)")
         let rows = x.count / Swift.max(1, w.columns)
         let out = Tensor.build(Array(x.shape.dropLast()) + [w.rows]) { y in
             x.withUnsafeBufferPointer { xp in
-                QuantizedProduct.forward(x: xp.baseAddress!, rows: rows, weight: w, bias: bias, y: y.baseAddress!)
+                QuantizedProduct.forward(x: xp.baseAddress!, rows: rows, weight: w, bias: bias, kernel: kernel, y: y.baseAddress!)
             }
         }
         let inputs = bias.map { [x, $0] } ?? [x]
@@ -37,9 +89,31 @@ enum QuantizedProduct {
     /// Rows of W decoded per tile: about 1.5 MB of Float32, enough rows for efficient GEMM tiles.
     static func tileRows(_ w: some RowDecodableMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 393_216 / w.columns)) }
 
-    /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias). Workers take disjoint tiles of W, hence disjoint
-    /// column blocks of y.
-    static func forward(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, bias: Tensor?, y: UnsafeMutablePointer<Float>) {
+    /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias), with the block kernels when `kernel` chooses them
+    /// and W has them, else decoded tiles.
+    static func forward(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, bias: Tensor?,
+                        kernel: QuantizedProductKernel = .automatic, y: UnsafeMutablePointer<Float>) {
+        let useBlockKernels = kernel.usesBlockKernels(rows: rows)
+        if useBlockKernels, let q = w as? QuantizedMatrix, let format = IntegerBlockProduct.activationFormat(for: q.type) {
+            IntegerBlockProduct.multiply(x: x, rows: rows, weight: q, format: format, y: y)
+        } else if useBlockKernels, let q = w as? Int8Matrix {
+            BitsAndBytesProduct.multiply(x: x, rows: rows, weight: q, y: y)
+        } else if useBlockKernels, let q = w as? FourBitMatrix, BitsAndBytesProduct.supports(q) {
+            BitsAndBytesProduct.multiply(x: x, rows: rows, weight: q, y: y)
+        } else {
+            forwardTiles(x: x, rows: rows, weight: w, y: y)
+        }
+        if let bias {
+            let n = w.rows
+            bias.withUnsafeBufferPointer { b in
+                for r in 0..<rows { let row = y + r * n; for j in 0..<n { row[j] += b[j] } }
+            }
+        }
+    }
+
+    /// y[rows, Out] = x[rows, In]·Wᵀ from decoded tiles. Workers take disjoint tiles of W, hence
+    /// disjoint column blocks of y.
+    static func forwardTiles(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, y: UnsafeMutablePointer<Float>) {
         let tile = tileRows(w), tiles = (w.rows + tile - 1) / tile
         let (k, n) = (w.columns, w.rows)
         BLAS.withSingleThread {
@@ -52,11 +126,6 @@ enum QuantizedProduct {
                     BLAS.gemm(transA: false, transB: true, m: rows, n: r1 - r0, k: k, a: x, lda: k,
                               b: scratch, ldb: k, c: y + r0, ldc: n)
                 }
-            }
-        }
-        if let bias {
-            bias.withUnsafeBufferPointer { b in
-                for r in 0..<rows { let row = y + r * n; for j in 0..<n { row[j] += b[j] } }
             }
         }
     }
