@@ -86,19 +86,25 @@ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=ON \
   -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF >&2 \
   || die "cmake configure failed"
-log "building llama-bench, llama-batched-bench, llama-server, llama-tokenize and libllama with -j$jobs"
-cmake --build "$build" --config Release -j "$jobs" --target llama-bench llama-batched-bench llama-server llama-tokenize llama >&2 \
-  || die "build failed"
+# libllama and the logits tool first (the export check needs only them), then the other tools.
+log "building libllama with -j$jobs"
+cmake --build "$build" --config Release -j "$jobs" --target llama >&2 || die "build of libllama failed"
 
 # 5. tailor-llama-logits, a small C program against llama.h and the static libraries above
 tool_src="$(cd "$(dirname "$0")/.." && pwd)/Tools/llama_logits.c"
 logits="$build/bin/tailor-llama-logits"
 log "compiling $logits"
+mkdir -p "$build/bin"
 mapfile -t ggml_libs < <(find "$build/ggml/src" -name 'libggml*.a' | sort -r)
 [ -f "$build/src/libllama.a" ] && [ "${#ggml_libs[@]}" -gt 0 ] || die "libllama.a or the ggml libraries are missing"
 cc -O2 -std=c11 -I "$src/include" -I "$src/ggml/include" "$tool_src" -o "$logits" \
   "$build/src/libllama.a" -Wl,--start-group "${ggml_libs[@]}" -Wl,--end-group \
   -lstdc++ -lm -lpthread -fopenmp >&2 || die "compiling Tools/llama_logits.c failed"
+
+# 6. the tools
+log "building llama-tokenize, llama-bench, llama-batched-bench and llama-server with -j$jobs"
+cmake --build "$build" --config Release -j "$jobs" --target llama-tokenize llama-bench llama-batched-bench llama-server >&2 \
+  || die "build failed"
 
 bench="$build/bin/llama-bench"
 for tool in "$bench" "$build/bin/llama-batched-bench" "$build/bin/llama-server" "$build/bin/llama-tokenize" "$logits"; do
