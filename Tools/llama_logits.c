@@ -9,7 +9,8 @@
  *   TOKENS  comma-separated token ids, e.g. 1,5,17 (evaluated as one sequence from position 0)
  *   OUTPUT  written as int32 token count, int32 vocabulary size, then float32 logits
  *           [tokens][vocabulary], all little-endian
- * Flash attention is off, so the attention is the plain softmax(QK^T)V that Tailor computes.
+ * Flash attention is off, so the attention is the plain softmax(QK^T)V that Tailor computes, and weights are
+ * not repacked into extra buffer types (ggml's AMX path crashes on this machine's CPU in this version).
  * Exit status 0 on success, 1 with a message on stderr otherwise.
  */
 #include "llama.h"
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
     llama_backend_init();
     struct llama_model_params model_params = llama_model_default_params();
     model_params.n_gpu_layers = 0;
+    model_params.use_extra_bufts = false; /* plain CPU weights: no repacked (AMX, interleaved) copies */
     struct llama_model *model = llama_model_load_from_file(model_path, model_params);
     if (!model) return fail("cannot load the model", model_path);
     const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
