@@ -9,7 +9,8 @@
  *   TOKENS  comma-separated token ids, e.g. 1,5,17 (evaluated as one sequence from position 0)
  *   OUTPUT  written as int32 token count, int32 vocabulary size, then float32 logits
  *           [tokens][vocabulary], all little-endian
- * Flash attention is off, so the attention is the plain softmax(QK^T)V that Tailor computes, and weights are
+ * Flash attention is off and the KV cache is F32, so the attention is the plain softmax(QK^T)V that Tailor
+ * computes, and weights are
  * not repacked into extra buffer types (ggml's AMX path crashes on this machine's CPU in this version).
  * Exit status 0 on success, 1 with a message on stderr otherwise.
  */
@@ -92,6 +93,8 @@ int main(int argc, char **argv) {
     context_params.n_threads = threads;
     context_params.n_threads_batch = threads;
     context_params.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    context_params.type_k = GGML_TYPE_F32; /* the default F16 cache would round K and V */
+    context_params.type_v = GGML_TYPE_F32;
     context_params.no_perf = true;
     struct llama_context *context = llama_init_from_model(model, context_params);
     if (!context) return fail("cannot create a context", NULL);
