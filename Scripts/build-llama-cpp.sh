@@ -77,12 +77,26 @@ if [ ! -s "$root/COMMIT" ]; then
     | head -c 40 >"$root/COMMIT" || true
 fi
 
-# 4. configure and build (CPU only, native ISA, no network code, only the tools we use). The
+# 4. configure and build (CPU only, the machine's ISA, no network code, only the tools we use). The
 #    server is built without HTTPS and without its web UI (no download at configure or build
 #    time). Configuring again with the same options is a no-op, so an older build dir is updated.
+#    On CPUs with AMX the ISA is spelled out from /proc/cpuinfo instead of -march=native, with AMX
+#    off: this version's AMX matrix path (which -march=native turns on) crashes with SIGSEGV in
+#    ggml_backend_amx_mul_mat on Q4_K/Q8_0 weights.
+cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+has_flag() { [[ "$cpu_flags" == *" $1 "* ]]; }
+isa=(-DGGML_NATIVE=ON)
+if has_flag amx_int8 || has_flag amx_tile; then
+  isa=(-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF)
+  for pair in sse4_2:SSE42 avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx512f:AVX512 avx512vbmi:AVX512_VBMI \
+              avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
+    if has_flag "${pair%%:*}"; then isa+=("-DGGML_${pair#*:}=ON"); else isa+=("-DGGML_${pair#*:}=OFF"); fi
+  done
+  log "CPU has AMX: building without it (${isa[*]})"
+fi
 log "configuring"
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-  -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release "${isa[@]}" \
+  -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=ON \
   -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF >&2 \
   || die "cmake configure failed"
