@@ -30,6 +30,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 import numpy as np
 from gguf import GGUFReader
@@ -159,7 +160,7 @@ def check(name, model, tailor, work, rslora):
     work.mkdir(parents=True, exist_ok=True)
     model = with_tokenizer(model, work / "model")
     lora = work / "lora"
-    make_lora(model, lora, rank=4, alpha=8, rslora=rslora, seed=abs(hash(name)) % 2**32)
+    make_lora(model, lora, rank=4, alpha=8, rslora=rslora, seed=zlib.crc32(name.encode()))
     result = {"model": str(model), "rslora": rslora}
     base_gguf, adapter_gguf = work / "base-f32.gguf", work / "adapter.gguf"
     run([tailor, "export", "--format", "gguf", "--quant", "f32", "--model", model, "--output", base_gguf])
