@@ -9,6 +9,7 @@ For each model (the tiny fixtures, and the default model when it is cached):
 3. `tailor export --format gguf --quant Q --adapter LORA` for Q in f32, f16, q8_0 writes the merged model;
    tailor-llama-logits (Tools/llama_logits.c, built by Scripts/build-llama-cpp.sh against libllama) evaluates
    the same token ids with llama.cpp and writes all-position logits.
+   Tailor also reads each F16/Q8_0 file, and its logits are compared with llama.cpp's on the same file.
 4. `tailor export --format gguf --quant f32` (no adapter) plus `--adapter-only` writes base + adapter GGUF;
    llama.cpp applies the adapter with llama_adapter_lora_init. For a GGUF source model, the adapter is also
    applied on the original file.
@@ -177,7 +178,11 @@ def check(name, model, tailor, work, rslora):
         row = {"tokens": len(ids), "max_abs_logit": float(np.abs(reference).max()), "adapter_effect": delta(reference, tailor_base),
                "llama_tokenize_matches": llama_tokens(merged["f32"], prompt) == ids}
         for quant, path in merged.items():
-            row[f"merged_{quant}"] = delta(llama_logits(path, ids, work / "l.bin"), reference)
+            llama = llama_logits(path, ids, work / "l.bin")
+            row[f"merged_{quant}"] = delta(llama, reference)
+            if quant != "f32":  # both readers on the same quantized file: isolates the file from the rounding
+                _, same_file = tailor_logits(tailor, path, prompt, work / "tailor-file.safetensors")
+                row[f"merged_{quant}_tailor_vs_llama_same_file"] = delta(llama, same_file)
         row["base_plus_lora_gguf"] = delta(llama_logits(base_gguf, ids, work / "l.bin", lora=adapter_gguf), reference)
         if model.suffix == ".gguf":
             row["original_gguf_plus_lora_gguf"] = delta(llama_logits(model, ids, work / "l.bin", lora=adapter_gguf), reference)
