@@ -8,7 +8,8 @@ struct TailorCommand: ParsableCommand {
         commandName: "tailor",
         abstract: "Fine-tune, evaluate and run language models on a CPU.",
         subcommands: [GenerateCommand.self, ChatCommand.self, FinetuneCommand.self, EvalCommand.self,
-                      MergeCommand.self, InspectCommand.self, TokenizeCommand.self, QuantizeCommand.self, ServeCommand.self]
+                      MergeCommand.self, InspectCommand.self, TokenizeCommand.self, QuantizeCommand.self, ServeCommand.self,
+                      ExportCommand.self]
     )
 }
 

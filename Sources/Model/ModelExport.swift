@@ -19,7 +19,7 @@ public enum ModelExport {
     }
 
     /// Adds the base weights of `module` (at `path`) and its children to `tensors`.
-    private static func collect(_ module: any Module, path: String, conv1D: [String], into tensors: inout [String: Tensor]) {
+    static func collect(_ module: any Module, path: String, conv1D: [String], into tensors: inout [String: Tensor]) {
         if let adapter = module as? any AdapterLayer {
             if let base = adapter.wrapped { collect(base, path: path, conv1D: conv1D, into: &tensors) }
             return

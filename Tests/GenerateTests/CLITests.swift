@@ -250,6 +250,26 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(a["token_accuracy"] as? Double, b["token_accuracy"] as? Double)
     }
 
+    /// `export --format gguf` writes one file with the adapter merged in and the tokenizer and chat
+    /// template: `generate` on it answers like the folder with the adapter unmerged. `--adapter-only`
+    /// writes a llama.cpp LoRA file, `--format safetensors` a folder; bad flags fail with one line.
+    func testExportGGUFAnswersLikeTheAdaptedFolder() throws {
+        let gguf = scratch.appendingPathComponent("model.gguf").path
+        XCTAssertTrue(try succeed(["export", "--format", "gguf", "--quant", "f32", "--model", model, "--adapter", adapter, "--output", gguf]).contains(gguf))
+        let prompt = ["--chat", "--max-tokens", "12", "What colour is the fruit?\n\nkiwi"]
+        XCTAssertEqual(try succeed(["generate", "--model", gguf] + prompt), try succeed(["generate", "--model", model, "--adapter", adapter] + prompt))
+        let lora = scratch.appendingPathComponent("lora.gguf").path
+        try succeed(["export", "--format", "gguf", "--adapter-only", "--model", model, "--adapter", adapter, "--output", lora])
+        XCTAssertEqual(try GGUFFile(contentsOf: URL(fileURLWithPath: lora))["general.type"]?.string, "adapter")
+        let folder = scratch.appendingPathComponent("exported").path
+        try succeed(["export", "--format", "safetensors", "--model", model, "--adapter", adapter, "--output", folder])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/model.safetensors"))
+        try assertFails(["export", "--format", "gguf", "--quant", "q3_k", "--model", model, "--output", gguf], with: "--quant", status: 64)
+        try assertFails(["export", "--format", "onnx", "--model", model, "--output", gguf], with: "--format", status: 64)
+        try assertFails(["export", "--format", "gguf", "--adapter-only", "--model", model, "--output", gguf], with: "--adapter", status: 64)
+        try assertFails(["export", "--format", "safetensors", "--quant", "q8_0", "--model", model, "--output", folder], with: "f32", status: 64)
+    }
+
     /// `generate --chat` gives transformers' greedy answer; `--dump-logits` saves the prompt's logits.
     func testGenerateAndDumpLogits() throws {
         let reference = try XCTUnwrap(try expected()["eval-alpaca.jsonl"] as? [String: Any])

@@ -50,20 +50,20 @@ enum GGUFTensorNaming {
         }
     }
 
-    private static let llamaGlobals = [
+    static let llamaGlobals = [
         "token_embd.weight": "model.embed_tokens.weight",
         "output_norm.weight": "model.norm.weight",
         "output.weight": "lm_head.weight",
     ]
 
-    private static let llamaBlock = [
+    static let llamaBlock = [
         "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
         "attn_output": "self_attn.o_proj",
         "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
         "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
     ]
 
-    private static let gpt2Globals = [
+    static let gpt2Globals = [
         "token_embd.weight": "transformer.wte.weight",
         "position_embd.weight": "transformer.wpe.weight",
         "output_norm.weight": "transformer.ln_f.weight",
@@ -72,7 +72,7 @@ enum GGUFTensorNaming {
     ]
 
     /// GGUF block component → (Hugging Face module, stored as a `Conv1D`).
-    private static let gpt2Block: [String: (String, Bool)] = [
+    static let gpt2Block: [String: (String, Bool)] = [
         "attn_qkv": ("attn.c_attn", true), "attn_output": ("attn.c_proj", true),
         "ffn_up": ("mlp.c_fc", true), "ffn_down": ("mlp.c_proj", true),
         "attn_norm": ("ln_1", false), "ffn_norm": ("ln_2", false),

@@ -34,18 +34,22 @@ public enum SafetensorsWriter {
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
 
-        let file = try AtomicFile(destination: url)
         do {
-            var length = UInt64(json.count).littleEndian
-            try withUnsafeBytes(of: &length) { try file.write($0) }
-            try json.withUnsafeBytes { try file.write($0) }
-            for (_, tensor) in entries {
-                try tensor.withUnsafeBufferPointer { try writeValues($0, as: dtype, to: file) }
+            let file = try AtomicFile(destination: url)
+            do {
+                var length = UInt64(json.count).littleEndian
+                try withUnsafeBytes(of: &length) { try file.write($0) }
+                try json.withUnsafeBytes { try file.write($0) }
+                for (_, tensor) in entries {
+                    try tensor.withUnsafeBufferPointer { try writeValues($0, as: dtype, to: file) }
+                }
+                try file.commit()
+            } catch {
+                file.abandon()
+                throw error
             }
-            try file.commit()
-        } catch {
-            file.abandon()
-            throw error
+        } catch let failure as AtomicFile.Failure {
+            throw SafetensorsError.cannotWrite(path: failure.path, reason: failure.reason)
         }
     }
 
@@ -77,54 +81,4 @@ public enum SafetensorsWriter {
         let bits = x.bitPattern
         return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
     }
-}
-
-/// A temporary file next to `destination` that becomes `destination` on `commit()`.
-private final class AtomicFile {
-    let destination: URL
-    let temporaryPath: String
-    private var fd: Int32
-
-    init(destination: URL) throws {
-        self.destination = destination
-        let directory = destination.deletingLastPathComponent().path
-        temporaryPath = directory + "/.\(destination.lastPathComponent).\(UUID().uuidString).tmp"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Self.failure(destination.path) }
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var next = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            let n = systemWrite(fd, next, left)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Self.failure(destination.path)
-            }
-            next += n
-            left -= n
-        }
-    }
-
-    func commit() throws {
-        guard fsync(fd) == 0 else { throw Self.failure(destination.path) }
-        let closed = close(fd)
-        fd = -1
-        guard closed == 0, rename(temporaryPath, destination.path) == 0 else { throw Self.failure(destination.path) }
-    }
-
-    func abandon() {
-        if fd >= 0 { close(fd); fd = -1 }
-        unlink(temporaryPath)
-    }
-
-    private static func failure(_ path: String) -> SafetensorsError {
-        .cannotWrite(path: path, reason: String(cString: strerror(errno)))
-    }
-}
-
-/// The C library's `write`, named so the method above does not shadow it.
-private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, bytes, count)
 }
