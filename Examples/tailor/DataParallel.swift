@@ -14,6 +14,14 @@ enum DataParallel {
         return communicator
     }
 
+    /// "data-parallel: 2 ranks; …": the time this rank spent in sums and how much it summed.
+    static func summary(of communicator: MPICommunicator) -> String {
+        let c = communicator.collectiveTime.components
+        return String(format: "data-parallel: %d ranks; rank %d spent %.2f s in collectives (transfer and waiting for slower ranks), %.1f MB summed",
+                      communicator.worldSize, communicator.rank, Double(c.seconds) + Double(c.attoseconds) / 1e18,
+                      Double(communicator.reducedBytes) / 1e6)
+    }
+
     /// Reports `error` as this rank's one `error:` line and ends the whole job, so no other rank is
     /// left waiting for this one.
     static func fail(_ error: any Error, on communicator: MPICommunicator) -> Never {

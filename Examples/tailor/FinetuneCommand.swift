@@ -174,6 +174,7 @@ struct FinetuneCommand: ParsableCommand {
         }
         lines += saved
         lines.append("loss curve: \(curve.path)")
+        if let replicas { lines.append(DataParallel.summary(of: replicas)) }
         print(lines.joined(separator: "\n"))
         if json {
             var summary: [String: Any] = [

@@ -29,6 +29,11 @@ public final class MPICommunicator: TrainingCommunicator {
     public let timeout: Duration
     /// Largest bucket of gradients summed by one all-reduce, in bytes.
     public let bucketBytes: Int
+    /// Time spent in sums so far: packing, transfer, and waiting for slower ranks.
+    public private(set) var collectiveTime = Duration.zero
+    /// Bytes this rank has summed so far (its buffers' sizes, not the bytes on the wire).
+    public private(set) var reducedBytes = 0
+    private let clock = ContinuousClock()
     private let communicator: MPI_Comm
     /// Why the communicator stopped working, after a failed collective.
     private var failure: String?
@@ -68,6 +73,9 @@ public final class MPICommunicator: TrainingCommunicator {
 
     public func sum(_ values: inout [Double]) throws {
         guard !values.isEmpty else { return }
+        let started = clock.now
+        defer { collectiveTime += clock.now - started }
+        reducedBytes += values.count * MemoryLayout<Double>.size
         guard values.count <= Int32.max else { throw DistributedError.invalidSetting("\(values.count) values exceed one MPI message") }
         let buffer = ReductionBuffer<Double>(count: values.count)
         values.withUnsafeBufferPointer { buffer.base.update(from: $0.baseAddress!, count: values.count) }
@@ -80,6 +88,9 @@ public final class MPICommunicator: TrainingCommunicator {
     public func sum(_ gradients: inout [Tensor]) throws {
         let layout = GradientBuckets(counts: gradients.map(\.count), capacity: bucketBytes / MemoryLayout<Float>.size)
         guard !layout.sizes.isEmpty else { return }
+        let started = clock.now
+        defer { collectiveTime += clock.now - started }
+        reducedBytes += layout.sizes.reduce(0, +) * MemoryLayout<Float>.size
         let operation = "gradient all-reduce (\(layout.sizes.reduce(0, +)) floats in \(layout.sizes.count) buckets)"
         var buffers: [ReductionBuffer<Float>] = []
         var requests: [MPI_Request?] = []
@@ -150,7 +161,7 @@ public final class MPICommunicator: TrainingCommunicator {
     /// polls while a slower rank finishes its micro-batches.
     private func wait(for requests: [MPI_Request?], keeping buffers: [AnyObject], _ operation: String) throws {
         var requests = requests
-        let clock = ContinuousClock(), started = clock.now
+        let started = clock.now
         do {
             while try !poll(&requests, operation) {
                 let waited = clock.now - started
