@@ -102,6 +102,12 @@ final class DataParallelTrainerTests: XCTestCase {
     /// and every term is summed over them.
     func testCompositeObjectiveTerms() throws { try assertEquivalent(.loraWithPenalty) }
 
+    /// Fewer micro-batches than replicas in the first step: rank 2 computes nothing, learns the
+    /// objective's term names from the others, and still takes part in every sum.
+    func testARankWithoutMicroBatchesInItsFirstStep() throws {
+        try assertEquivalent(.loraWithPenalty, replicas: 3, k: 1, epochs: 1, microBatches: 2)
+    }
+
     /// Replicas that load different weights stop before the first step, all with the same error.
     func testReplicasWithDifferentWeightsRefuseToTrain() throws {
         guard #available(macOS 15.0, *) else { throw XCTSkip("needs Synchronization.Mutex") }
