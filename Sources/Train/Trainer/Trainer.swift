@@ -200,7 +200,8 @@ public final class Trainer {
     }
 
     /// Mean token loss, perplexity and token accuracy on `data` (epoch 0 order), without gradients
-    /// (``TeacherForcedEvaluator``); with several replicas each scores its share and the sums are combined.
+    /// (``TeacherForcedEvaluator``); with several replicas each scores its share and the sums are
+    /// combined, so every replica must call it.
     public func evaluate(_ data: any TrainingBatches) throws -> EvaluationRecord {
         let scores = communicator.worldSize > 1 ? try shardedScores(data)
             : try TeacherForcedEvaluator.evaluate(model, on: data, seed: configuration.seed)
