@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "TailorTrain", targets: ["Train"]),
         .library(name: "TailorGenerate", targets: ["Generate"]),
         .library(name: "TailorServe", targets: ["Serve"]),
+        // Data-parallel training over MPI; the only product that needs Open MPI (libopenmpi-dev).
+        .library(name: "TailorDistributed", targets: ["TailorDistributed"]),
         .executable(name: "tailor", targets: ["tailor"]),
         .executable(name: "tailor-bench", targets: ["tailor-bench"]),
         .executable(name: "tailor-finetune-demo", targets: ["tailor-finetune-demo"]),
@@ -33,6 +35,13 @@ let package = Package(
             path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Open MPI's C API (Debian: libopenmpi-dev), for TailorDistributed only.
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         // Hot kernels BLAS does not cover, compiled per function for AVX2/FMA and chosen at run time.
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
@@ -42,6 +51,8 @@ let package = Package(
         .target(name: "Train", dependencies: ["Tensor", "Model", "PEFT"]),
         .target(name: "Generate", dependencies: ["Tensor", "Model", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Tailor", dependencies: ["Tensor", "Quant", "Model", "PEFT", "Train", "Generate"]),
+        // Data-parallel training: Train's `TrainingCommunicator` over MPI all-reduce.
+        .target(name: "TailorDistributed", dependencies: ["CMPI", "Tensor", "Train"]),
         // OpenAI-compatible HTTP server with continuous batching (`tailor serve`).
         .target(
             name: "Serve",
@@ -56,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "Tailor", "Serve",
+                "Tailor", "Serve", "TailorDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -85,6 +96,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "PEFT", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzHarnesses"], exclude: ["Fixtures"]),
+        .testTarget(name: "DistributedTests", dependencies: ["TailorDistributed", "Train", "PEFT", "Model", "TestSupport"]),
         .testTarget(
             name: "ServeTests",
             dependencies: [

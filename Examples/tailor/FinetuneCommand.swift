@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tailor
+import TailorDistributed
 
 /// `tailor finetune`: fine-tune with any method (LoRA, DoRA, IA3, prompt or prefix tuning, full
 /// fine-tuning, layer freezing) on a JSONL file; adapters are saved in PEFT format, fully tuned
@@ -9,7 +10,11 @@ struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
         abstract: "Fine-tune on a JSONL file with LoRA, DoRA, IA3, prompt/prefix tuning or fully; saves the result with its loss curve.",
-        discussion: "Settings come from --config (a JSON file with \"method\", \"training\", \"lora\"/\"adapter\", \"freezing\" and \"data\" sections) and from flags; flags win.")
+        discussion: """
+            Settings come from --config (a JSON file with "method", "training", "lora"/"adapter", "freezing" and "data" sections) and from flags; flags win.
+
+            Under `mpirun -np N` the run is data-parallel: every rank trains on its share of each step's micro-batches and the gradients are summed over the ranks, so N ranks with --grad-accum k take the steps of one process with --grad-accum N·k. Rank 0 prints, writes checkpoints and saves the result.
+            """)
 
     @Option(help: "JSON config file (see README).") var config: String?
     @Option(name: .shortAndLong, help: "Base model folder or .gguf (default: the cached default model).") var model: String?
@@ -28,6 +33,8 @@ struct FinetuneCommand: ParsableCommand {
     @OptionGroup(title: "Objective") var objectiveFlags: ObjectiveFlags
     @Option(help: "Resume from a checkpoint folder written by an earlier run with the same settings.") var resume: String?
     @Flag(help: "Also print a one-line JSON summary.") var json = false
+    @Option(help: "Under mpirun: seconds one collective may wait for the other ranks before the job fails (default 600).")
+    var collectiveTimeout: Double?
 
     /// The settings after merging the config file and the flags.
     struct Plan {
@@ -70,21 +77,34 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard let replicas = try DataParallel.join(timeout: collectiveTimeout) else { return try train(on: nil) }
+        do {
+            try train(on: replicas)
+        } catch {
+            DataParallel.fail(error, on: replicas)
+        }
+        replicas.finalize()
+    }
+
+    /// Fine-tunes as one of `replicas` (nil: a single process); only the lead replica prints and saves.
+    private func train(on replicas: MPICommunicator?) throws {
+        let isLead = (replicas?.rank ?? 0) == 0
+        func note(_ message: String) { if isLead { log(message) } }
         let plan = try plan()
         if let resume, !FileManager.default.fileExists(atPath: resume) { throw CLIError("no checkpoint at \(resume)") }
         let modelOptions = try ModelOptions.parse((plan.modelPath.map { ["--model", $0] } ?? []) + (quantized ? ["--quantized"] : []) + (quantize.map { ["--quantize", $0.rawValue] } ?? []))
         let modelURL = try modelOptions.modelURL()
-        log("Loading \(modelURL.path)…")
+        note("Loading \(modelURL.path)…")
         let (m, tokenizer) = try modelOptions.load()
 
         let train = try LoadedData(path: plan.trainFile, tokenizer: tokenizer, config: plan.data)
-        if let warning = train.warning { log("warning: " + warning) }
+        if let warning = train.warning { note("warning: " + warning) }
         var evalExamples = train.prepared.validation
         if let evalFile = plan.evalFile {
             var evalConfig = plan.data
             evalConfig.deduplication = .none
             let held = try LoadedData(path: evalFile, tokenizer: tokenizer, config: evalConfig)
-            if let warning = held.warning { log("warning: " + warning) }
+            if let warning = held.warning { note("warning: " + warning) }
             evalExamples = held.prepared.train
         }
         let padID = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
@@ -102,15 +122,17 @@ struct FinetuneCommand: ParsableCommand {
         }
         if let freezing = plan.method.freezing { try freezing.apply(to: m) }
         let objective = try plan.objective.build(model: m, tokenizer: tokenizer, data: plan.data, padID: padID,
-                                                 seed: plan.training.seed, log: log)
-        let trainer = try Trainer(model: m, configuration: plan.training, objective: objective)
-        log("\(train.prepared.report.format.rawValue) data, template \(train.prepared.report.template): \(train.prepared.train.count) training and \(evalExamples.count) evaluation examples; "
+                                                 seed: plan.training.seed, log: note)
+        let trainer = try Trainer(model: m, configuration: plan.training, objective: objective,
+                                  communicator: replicas ?? SingleProcess())
+        note("\(train.prepared.report.format.rawValue) data, template \(train.prepared.report.template): \(train.prepared.train.count) training and \(evalExamples.count) evaluation examples; "
             + "\(plan.method.name) on \(placement), \(m.parameterCount(trainableOnly: true)) trainable parameters")
 
         var bar: ProgressBar?
         var lastEval: EvaluationRecord?
         let started = Date()
         let history = try trainer.fit(train: trainBatches, eval: evalBatches, resumingFrom: resume.map { URL(fileURLWithPath: $0) }) { event in
+            guard isLead else { return .proceed }
             switch event {
             case .step(let s):
                 if bar == nil { bar = ProgressBar(total: s.totalSteps, label: "Fine-tuning", plainEvery: max(1, s.totalSteps / 20)) }
@@ -119,13 +141,14 @@ struct FinetuneCommand: ParsableCommand {
                     + String(format: " · lr %.2e · %.0f tok/s", s.learningRate, s.tokensPerSecond))
             case .evaluation(let e):
                 lastEval = e
-                log(String(format: "step %d: eval loss %.4f, perplexity %.3f, token accuracy %.2f%%", e.step, e.loss, e.perplexity, 100 * e.tokenAccuracy))
+                note(String(format: "step %d: eval loss %.4f, perplexity %.3f, token accuracy %.2f%%", e.step, e.loss, e.perplexity, 100 * e.tokenAccuracy))
             case .checkpoint(let step, let path):
-                log("step \(step): checkpoint \(path)")
+                note("step \(step): checkpoint \(path)")
             }
             return .proceed
         }
         let seconds = Date().timeIntervalSince(started)
+        guard isLead else { return }
 
         var saved: [String] = []
         if adapter != nil {
@@ -153,6 +176,7 @@ struct FinetuneCommand: ParsableCommand {
         }
         lines += saved
         lines.append("loss curve: \(curve.path)")
+        if let replicas { lines.append(DataParallel.summary(of: replicas)) }
         print(lines.joined(separator: "\n"))
         if json {
             var summary: [String: Any] = [

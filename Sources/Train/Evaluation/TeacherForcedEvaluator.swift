@@ -23,8 +23,13 @@ public enum TeacherForcedEvaluator {
     /// for labels that do not fit the model.
     public static func evaluate(_ model: any CausalLanguageModel, on data: any TrainingBatches, seed: UInt64 = 0,
                                 progress: ((Int, Int) -> Void)? = nil) throws -> TeacherForcedScores {
-        let batches = data.batches(epoch: 0, seed: seed)
-        return try GradientMode.withoutGradients {
+        try scores(of: sums(model, on: data.batches(epoch: 0, seed: seed), progress: progress))
+    }
+
+    /// Summed negative log-likelihood, target count and correct argmax predictions over `batches`.
+    static func sums(_ model: any CausalLanguageModel, on batches: [TrainingBatch],
+                     progress: ((Int, Int) -> Void)? = nil) throws -> (nll: Double, targets: Int, correct: Int) {
+        try GradientMode.withoutGradients {
             var meter = PerplexityMeter()
             var correct = 0
             for (index, batch) in batches.enumerated() {
@@ -40,9 +45,15 @@ public enum TeacherForcedEvaluator {
                 }
                 progress?(index + 1, batches.count)
             }
-            guard let mean = meter.meanNLL else { throw TrainingError.noData("the evaluation set has no targets") }
-            return TeacherForcedScores(loss: mean, perplexity: PerplexityMeter.perplexity(meanNLL: mean),
-                                       tokenAccuracy: Double(correct) / Double(meter.tokenCount), targetTokens: meter.tokenCount)
+            return (meter.totalNLL, meter.tokenCount, correct)
         }
+    }
+
+    /// The scores from summed counts; throws ``TrainingError/noData(_:)`` without targets.
+    static func scores(of sums: (nll: Double, targets: Int, correct: Int)) throws -> TeacherForcedScores {
+        guard sums.targets > 0 else { throw TrainingError.noData("the evaluation set has no targets") }
+        let mean = sums.nll / Double(sums.targets)
+        return TeacherForcedScores(loss: mean, perplexity: PerplexityMeter.perplexity(meanNLL: mean),
+                                   tokenAccuracy: Double(sums.correct) / Double(sums.targets), targetTokens: sums.targets)
     }
 }

@@ -101,7 +101,10 @@ public final class Optimizer {
 /// Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.
 public func clipGradientNorm(_ gradients: inout [String: Tensor], maxNorm: Float) -> Float {
     var total = 0.0
-    for g in gradients.values { total += g.withUnsafeBufferPointer { Double(VectorKernels.sumOfSquares($0.baseAddress!, count: $0.count)) } }
+    // In name order, so every process (and every data-parallel replica) gets the same bits.
+    for (_, g) in gradients.sorted(by: { $0.key < $1.key }) {
+        total += g.withUnsafeBufferPointer { Double(VectorKernels.sumOfSquares($0.baseAddress!, count: $0.count)) }
+    }
     let norm = Float(total.squareRoot())
     // PyTorch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1.
     let coefficient = maxNorm / (norm + 1e-6)

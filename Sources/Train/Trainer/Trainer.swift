@@ -16,6 +16,13 @@ import Tensor
 /// k times larger. Logits are computed only at positions that have a target. The loss is an
 /// ``TrainingObjective`` (next-token cross-entropy by default; distillation, EWC, L2-SP and
 /// auxiliary terms compose with ``WeightedObjective``).
+///
+/// Data-parallel training: give every replica (e.g. every MPI rank) a trainer with the same model,
+/// data and configuration and a ``TrainingCommunicator``. Each optimizer step then takes
+/// `gradientAccumulationSteps × worldSize` micro-batches, replica r computing those whose index in
+/// the step is r modulo the world size, and gradients, losses and target counts are summed over the
+/// replicas, so the run takes the same steps as one process accumulating that many micro-batches.
+/// Evaluation is sharded the same way; only replica 0 writes checkpoints.
 public final class Trainer {
     /// The model being trained.
     public let model: any CausalLanguageModel
@@ -25,6 +32,8 @@ public final class Trainer {
     public let optimizer: Optimizer
     /// What is minimised.
     public let objective: any TrainingObjective
+    /// The data-parallel replicas this trainer is one of (``SingleProcess`` by default).
+    public let communicator: any TrainingCommunicator
     /// Completed optimizer steps.
     public internal(set) var step = 0
     /// Where in the data the next micro-batch comes from.
@@ -33,15 +42,18 @@ public final class Trainer {
     var bestEvalLoss = Float.infinity
     var evalsWithoutImprovement = 0
 
-    /// A trainer for `model`'s currently trainable parameters, minimising `objective`; throws when
-    /// the configuration is invalid, nothing is trainable or the objective does not fit the model.
+    /// A trainer for `model`'s currently trainable parameters, minimising `objective`, as one of
+    /// `communicator`'s replicas; throws when the configuration is invalid, nothing is trainable or
+    /// the objective does not fit the model.
     public init(model: any CausalLanguageModel, configuration: TrainingConfiguration,
-                objective: any TrainingObjective = CrossEntropyObjective()) throws {
+                objective: any TrainingObjective = CrossEntropyObjective(),
+                communicator: any TrainingCommunicator = SingleProcess()) throws {
         try configuration.validate()
         self.model = model
         self.configuration = configuration
         self.optimizer = Optimizer(configuration.optimizer)
         self.objective = objective
+        self.communicator = communicator
         guard !trainableParameters.isEmpty else { throw TrainingError.noData("the model has no trainable parameters") }
         try objective.prepare(model: model, parameters: trainableParameters)
     }
@@ -64,20 +76,24 @@ public final class Trainer {
         var epochBatches = train.batches(epoch: cursor.epoch, seed: configuration.seed)
         guard !epochBatches.isEmpty else { throw TrainingError.noData("the training set produced no batches") }
         let perEpoch = epochBatches.count
-        let totalSteps = configuration.maxSteps
-            ?? max(1, (configuration.epochs * perEpoch + configuration.gradientAccumulationSteps - 1) / configuration.gradientAccumulationSteps)
+        let replicas = communicator.worldSize, rank = communicator.rank
+        // Micro-batches per optimizer step, over all replicas.
+        let stepSize = configuration.gradientAccumulationSteps * replicas
+        let totalSteps = configuration.maxSteps ?? max(1, (configuration.epochs * perEpoch + stepSize - 1) / stepSize)
         let schedule = LearningRateSchedule(peak: configuration.learningRate, warmupSteps: configuration.warmupSteps,
                                             totalSteps: totalSteps, decay: configuration.decay,
                                             minimumRatio: configuration.minimumLearningRateRatio)
         let params = trainableParameters
         let clock = ContinuousClock(), started = clock.now
         history.stopReason = "completed"
+        try checkReplicas(stepsPerEpoch: perEpoch, totalSteps: totalSteps)
+        var termNames: [String]?  // a composite objective's terms, once known (replicas sum them in this order)
 
         training: while step < totalSteps {
             let stepStart = clock.now
             // Gather this step's micro-batches, crossing epoch boundaries when needed.
             var micro: [TrainingBatch] = []
-            while micro.count < configuration.gradientAccumulationSteps {
+            while micro.count < stepSize {
                 if cursor.index >= epochBatches.count {
                     if configuration.maxSteps == nil && cursor.epoch + 1 >= configuration.epochs { break }
                     cursor = DataCursor(epoch: cursor.epoch + 1, index: 0)
@@ -88,16 +104,37 @@ public final class Trainer {
                 cursor.index += 1
             }
             if micro.isEmpty { break }
-            let targets = micro.reduce(0) { $0 + $1.targetCount }
+            // This replica's share of the step: every worldSize-th micro-batch from its rank on.
+            let mine = micro.indices.filter { $0 % replicas == rank }
+            var targets = mine.reduce(0) { $0 + micro[$1].targetCount }
+            var tokens = mine.reduce(0) { $0 + micro[$1].realTokenCount }
+            var namesMissing = 0.0
+            if replicas > 1 {
+                let computesTerms = mine.contains { micro[$0].targetCount > 0 }
+                var counts = [Double(targets), Double(tokens), termNames == nil && !computesTerms ? 1 : 0]
+                try communicator.sum(&counts)
+                targets = Int(counts[0])
+                tokens = Int(counts[1])
+                namesMissing = counts[2]
+            }
             var gradients: [String: Tensor] = [:]
             var lossSum: Float = 0
             var terms: [String: Float] = [:]
-            for (i, batch) in micro.enumerated() where batch.targetCount > 0 {
-                let (value, grads) = try lossAndGradients(batch, normalizer: Float(targets), parameters: params,
-                                                          microBatchIndex: step * configuration.gradientAccumulationSteps + i)
+            for i in mine where micro[i].targetCount > 0 {
+                let (value, grads) = try lossAndGradients(micro[i], normalizer: Float(targets), parameters: params,
+                                                          microBatchIndex: step * stepSize + i)
                 lossSum += value.loss.item
+                termNames = termNames ?? value.terms.map(\.name)
                 for (name, v) in value.terms { terms[name, default: 0] += v }
                 for (name, g) in grads { gradients[name] = gradients[name].map { $0 + g } ?? g }
+            }
+            if replicas > 1 {
+                if namesMissing > 0 { termNames = try communicator.agree(on: termNames) }
+                let names = termNames ?? []
+                var scalars = [Double(lossSum)] + names.map { Double(terms[$0] ?? 0) }
+                try reduce(&gradients, parameters: params, scalars: &scalars)
+                lossSum = Float(scalars[0])
+                terms = names.isEmpty ? [:] : Dictionary(zip(names, scalars.dropFirst().map(Float.init)), uniquingKeysWith: +)
             }
             guard lossSum.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: lossSum) }
             let norm = configuration.maxGradientNorm.map { clipGradientNorm(&gradients, maxNorm: $0) }
@@ -107,22 +144,25 @@ public final class Trainer {
             optimizer.update(params, gradients: gradients, learningRate: lr)
             step += 1
             let seconds = max(1e-9, (clock.now - stepStart).seconds)
-            let tokens = micro.reduce(0) { $0 + $1.realTokenCount }
             let record = StepRecord(step: step, totalSteps: totalSteps, epoch: cursor.epoch, loss: lossSum, learningRate: lr,
                                     gradientNorm: norm, tokensPerSecond: Double(tokens) / seconds,
                                     elapsed: (clock.now - started).seconds, terms: terms.count > 1 ? terms : [:])
             history.steps.append(record)
-            if onEvent(.step(record)) == .stop { history.stopReason = "stopped by host"; break }
+            if try agreedControl(onEvent(.step(record))) == .stop { history.stopReason = "stopped by host"; break }
 
             if let eval, let every = configuration.evaluateEvery, step % every == 0 || step == totalSteps {
                 let result = try evaluate(eval)
                 history.evaluations.append(result)
-                if onEvent(.evaluation(result)) == .stop { history.stopReason = "stopped by host"; break }
+                if try agreedControl(onEvent(.evaluation(result))) == .stop { history.stopReason = "stopped by host"; break }
                 if shouldStopEarly(after: result) { history.stopReason = "early stopping"; break training }
             }
             if let every = configuration.saveEvery, step % every == 0, let dir = configuration.checkpointDirectory {
-                let url = try saveCheckpoint(in: URL(fileURLWithPath: dir))
-                if onEvent(.checkpoint(step: step, path: url.path)) == .stop { history.stopReason = "stopped by host"; break }
+                var control = TrainingControl.proceed
+                if rank == 0 {
+                    let url = try saveCheckpoint(in: URL(fileURLWithPath: dir))
+                    control = onEvent(.checkpoint(step: step, path: url.path))
+                }
+                if try agreedControl(control) == .stop { history.stopReason = "stopped by host"; break }
             }
         }
         if let eval, configuration.evaluateEvery == nil {
@@ -160,9 +200,11 @@ public final class Trainer {
     }
 
     /// Mean token loss, perplexity and token accuracy on `data` (epoch 0 order), without gradients
-    /// (``TeacherForcedEvaluator``).
+    /// (``TeacherForcedEvaluator``); with several replicas each scores its share and the sums are
+    /// combined, so every replica must call it.
     public func evaluate(_ data: any TrainingBatches) throws -> EvaluationRecord {
-        let scores = try TeacherForcedEvaluator.evaluate(model, on: data, seed: configuration.seed)
+        let scores = communicator.worldSize > 1 ? try shardedScores(data)
+            : try TeacherForcedEvaluator.evaluate(model, on: data, seed: configuration.seed)
         return EvaluationRecord(step: step, loss: Float(scores.loss), perplexity: Float(scores.perplexity),
                                 tokenAccuracy: Float(scores.tokenAccuracy))
     }
