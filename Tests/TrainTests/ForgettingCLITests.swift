@@ -98,9 +98,11 @@ final class ForgettingCLITests: XCTestCase {
             XCTAssertNotEqual(tuned, before, accuracy: 1e-4 * before, "\(objective): training changed the model")
             after[objective] = tuned
         }
-        // Holding the model to the base (KL) keeps its general perplexity closer than the task loss alone.
-        let ce = try XCTUnwrap(after["ce"]), kl = try XCTUnwrap(after["kl-base"])
+        // Holding the model to the base (KL) or to the parameters that matter for general text (EWC)
+        // keeps its general perplexity closer to the base's than the task loss alone.
+        let ce = try XCTUnwrap(after["ce"]), kl = try XCTUnwrap(after["kl-base"]), ewc = try XCTUnwrap(after["ewc"])
         XCTAssertLessThan(abs(kl - reference), abs(ce - reference), "ce \(ce), kl-base \(kl), base \(reference)")
+        XCTAssertLessThan(abs(ewc - reference), abs(ce - reference), "ce \(ce), ewc \(ewc), base \(reference)")
     }
 
     func testDemoRefusesKLToTheBaseWithoutAnAdapter() throws {
