@@ -66,6 +66,8 @@ final class TextWindowsTests: XCTestCase {
         let text = try String(contentsOf: generalText, encoding: .utf8)
         let base = try TeacherForcedEvaluator.evaluate(model, text: text, tokenizer: tokenizer, window: 128)
         try Adapters.apply(LoRAConfiguration(rank: 4, targetModules: .names(["q_proj", "v_proj"]), initialization: .gaussian), to: model, seed: 5)
+        // Non-zero B as well as A, as after training.
+        for (_, p) in model.namedParameters() where p.isTrainable { try p.assign(Tensor.full(p.shape, 0.05)) }
         let adapted = try TeacherForcedEvaluator.evaluate(model, text: text, tokenizer: tokenizer, window: 128)
         XCTAssertNotEqual(adapted.loss, base.loss, accuracy: 1e-5, "a non-zero adapter changes the scores")
         let bypassed = try AdapterRouting.$selection.withValue(.base) {

@@ -66,12 +66,11 @@ public struct TrainingBatch: Sendable, Hashable {
 
     /// Number of predictions in the loss: labels other than −100 after each row's first position.
     public var targetCount: Int {
+        // Counted over the labels as given, so a malformed batch still reaches validation.
         let t = sequenceLength
-        guard t > 1, labels.count == inputIDs.count else { return 0 }
+        guard t > 1 else { return 0 }
         var count = 0
-        for row in 0..<batchSize {
-            for i in (row * t + 1)..<(row * t + t) where labels[i] != Tensor.ignoreIndex { count += 1 }
-        }
+        for i in labels.indices where i % t != 0 && labels[i] != Tensor.ignoreIndex { count += 1 }
         return count
     }
 
