@@ -105,6 +105,32 @@ final class ForgettingCLITests: XCTestCase {
         XCTAssertLessThan(abs(ewc - reference), abs(ce - reference), "ce \(ce), ewc \(ewc), base \(reference)")
     }
 
+    func testAugmentWritesReviewableParaphrasesReproduciblyWithASeed() throws {
+        func augment(_ seed: String, _ name: String) throws -> String {
+            let out = scratch.appendingPathComponent(name).path
+            let result = try run("tailor", ["augment", "--model", model, "--data", fixtures.appendingPathComponent("train.jsonl").path,
+                                            "--output", out, "--limit", "3", "--paraphrases", "2", "--max-tokens", "12", "--seed", seed,
+                                            "--min-length-ratio", "0", "--max-length-ratio", "1000"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stderr.contains("paraphrases kept"), result.stderr)
+            return try String(contentsOfFile: out, encoding: .utf8)
+        }
+        let a = try augment("3", "a.jsonl"), b = try augment("3", "b.jsonl"), c = try augment("4", "c.jsonl")
+        XCTAssertEqual(a, b, "the same seed gives the same file")
+        XCTAssertNotEqual(a, c)
+        let read = try JSONLReader.read(string: a)
+        XCTAssertFalse(read.records.isEmpty)
+        XCTAssertTrue(read.malformed.isEmpty, "the file trains as it is")
+        for line in a.split(separator: "\n") {
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            XCTAssertTrue([1, 2, 3].contains(object["augmented_from"] as? Int ?? 0), "source line numbers")
+            XCTAssertNotNil(object["original"])
+        }
+        let bad = try run("tailor", ["augment", "--model", model, "--data", fixtures.appendingPathComponent("train.jsonl").path,
+                                     "--output", scratch.appendingPathComponent("x.jsonl").path, "--fields", "output"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+    }
+
     func testDemoRefusesKLToTheBaseWithoutAnAdapter() throws {
         let result = try run("tailor-finetune-demo", ["--model", model, "--objective", "kl-base", "--method", "full"])
         XCTAssertEqual(result.status, 64, result.stderr)
