@@ -27,7 +27,7 @@ final class ForgettingCLITests: XCTestCase {
         process.currentDirectoryURL = root
         // Standard error goes to a file so that neither stream can fill a pipe and block the process.
         let errURL = scratch.appendingPathComponent("stderr-\(UUID().uuidString).txt")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let err = try FileHandle(forWritingTo: errURL)
         defer { try? err.close() }
         let out = Pipe()
