@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Quant", dependencies: ["Tensor", "CKernels"]),
         .target(name: "Model", dependencies: ["Tensor", "Quant"]),
         .target(name: "PEFT", dependencies: ["Tensor", "Model"]),
-        .target(name: "Train", dependencies: ["Tensor", "Model", "PEFT"]),
+        .target(name: "Train", dependencies: ["Tensor", "Model", "PEFT", "Generate"]),
         .target(name: "Generate", dependencies: ["Tensor", "Model", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Tailor", dependencies: ["Tensor", "Quant", "Model", "PEFT", "Train", "Generate"]),
         // Data-parallel training: Train's `TrainingCommunicator` over MPI all-reduce.
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "QuantTests", dependencies: ["Quant", "CKernels", "Model", "PEFT", "Train", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Model", "Train", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "Generate", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "PEFT", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzHarnesses"], exclude: ["Fixtures"]),
         .testTarget(name: "DistributedTests", dependencies: ["TailorDistributed", "Train", "PEFT", "Model", "TestSupport"]),

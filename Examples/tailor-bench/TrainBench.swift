@@ -31,10 +31,11 @@ struct TrainBench: ParsableCommand {
         let vocab = loaded.model.description.vocabularySize
         let batches = (0...steps).map { i -> TrainingBatch in
             let ids = BenchModels.randomTokens(batch * seq, vocabulary: vocab, seed: UInt64(i))
-            var labels = Array(ids.dropFirst()) + [Tensor.ignoreIndex]
+            // Labels aligned with the tokens (the loss predicts label t + 1 from position t).
+            var labels = ids
             for r in 0..<batch {
-                labels[r * seq + seq - 1] = Tensor.ignoreIndex
-                if let keep = targetsPerRow { for t in 0..<max(0, seq - 1 - keep) { labels[r * seq + t] = Tensor.ignoreIndex } }
+                labels[r * seq] = Tensor.ignoreIndex
+                if let keep = targetsPerRow { for t in 0..<max(0, seq - keep) { labels[r * seq + t] = Tensor.ignoreIndex } }
             }
             return TrainingBatch(inputIDs: ids, labels: labels, batchSize: batch)
         }

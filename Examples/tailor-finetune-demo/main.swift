@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import Tailor
 
-/// The fine-tuning demo: measure the default model on a held-out task, teach it with a fine-tuning
-/// method (LoRA by default) for a few minutes, measure again, and save the result (an adapter in
-/// PEFT format, or fully tuned weights) and the loss curve (SVG).
+/// The fine-tuning demo: measure the default model on a held-out task and its perplexity on general
+/// text, teach it with a fine-tuning method (LoRA by default) and objective (cross-entropy, EWC or
+/// KL to the base) for a few minutes, measure both again, and save the result (an adapter in PEFT
+/// format, or fully tuned weights) and the loss curve (SVG). The general-text perplexity before and
+/// after shows what the task cost (forgetting); one run per objective gives the forgetting table.
 struct FinetuneDemo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor-finetune-demo",
@@ -22,6 +24,14 @@ struct FinetuneDemo: ParsableCommand {
     @Option(help: "Evaluate on at most this many held-out examples.") var evalLimit = 100
     @Flag(help: "Keep the base weights in their GGUF quantization (about 1.5 GB less memory).") var quantized = false
     @Option(help: "Seed for initialisation and data order.") var seed: UInt64 = 7
+    @Option(help: "Objective: ce (task cross-entropy), ewc (+ EWC with the Fisher of the general text) or kl-base (+ KL to the frozen base, adapter switched off).")
+    var objective: DemoObjective = .ce
+    @Option(help: "EWC strength λ (with --objective ewc).") var ewcLambda: Float = 1000
+    @Option(help: "General-text windows for the Fisher estimate (with --objective ewc).") var ewcBatches = 8
+    @Option(help: "Weight of the KL term (with --objective kl-base; cross-entropy has weight 1).") var klWeight: Float = 1
+    @Option(help: "Plain-text file whose perplexity measures forgetting (and EWC's reference data).")
+    var generalText = "Examples/Data/general/general.txt"
+    @Option(help: "Window length in tokens for the general text (capped at the model's context).") var generalWindow = 512
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
@@ -29,6 +39,13 @@ struct FinetuneDemo: ParsableCommand {
         guard rank > 0 else { throw ValidationError("--rank must be positive") }
         guard evalLimit >= 0 else { throw ValidationError("--eval-limit must be 0 or more") }
         guard learningRate.isFinite, learningRate > 0 else { throw ValidationError("--learning-rate must be a positive number") }
+        guard ewcLambda.isFinite, ewcLambda >= 0 else { throw ValidationError("--ewc-lambda must be a non-negative number") }
+        guard ewcBatches > 0 else { throw ValidationError("--ewc-batches must be positive") }
+        guard klWeight.isFinite, klWeight >= 0 else { throw ValidationError("--kl-weight must be a non-negative number") }
+        guard generalWindow >= 2 else { throw ValidationError("--general-window must be at least 2") }
+        if objective == .klBase, method == .full {
+            throw ValidationError("--objective kl-base needs an adapter method: the base is the model with its adapter switched off")
+        }
     }
 
     func run() throws {
@@ -42,9 +59,12 @@ struct FinetuneDemo: ParsableCommand {
                                 evalLimit: evalLimit, seed: seed)
         log("\(m.description.modelType): \(m.description.layerCount) layers, vocabulary \(m.description.vocabularySize); \(dataset.train.batcher.examples.count) training and \(dataset.testPrompts.count) held-out examples")
 
+        let general = try GeneralText(path: generalText, window: generalWindow, model: m)
         let generator = Generator(model: m, tokenizer: tokenizer)
         let before = try evaluate(dataset, generator: generator, batchSize: 16, label: "Base model   ")
         printSamples("Before fine-tuning", before)
+        let generalBefore = try general.score(m, tokenizer: tokenizer, label: "General text ")
+        log(String(format: "General text: perplexity %.4f over %d tokens", generalBefore.perplexity, generalBefore.targetTokens))
 
         let adapter = try method.defaultAdapter(for: m, rank: rank, targets: .allLinear)
         if let adapter { try Adapters.apply(adapter, to: m, seed: seed) } else { try TrainableLayers(trainTopBlocks: 4).apply(to: m) }
@@ -52,13 +72,17 @@ struct FinetuneDemo: ParsableCommand {
         let steps = epochs * batches.batcher.batches(epoch: 0).count
         let config = TrainingConfiguration(epochs: epochs, learningRate: learningRate, warmupSteps: max(1, steps / 10),
                                            decay: .cosine, optimizer: .adamW(weightDecay: 0), maxGradientNorm: 1, seed: seed)
-        let trainer = try Trainer(model: m, configuration: config)
-        log("\(method.rawValue)\(method == .lora || method == .dora ? " r=\(rank) on all linear layers" : ""): \(m.parameterCount(trainableOnly: true)) trainable parameters; \(steps) steps over \(batches.tokenCount * epochs) tokens")
+        let loss = try objective.build(model: m, tokenizer: tokenizer, general: general, ewcLambda: ewcLambda,
+                                       ewcBatches: ewcBatches, klWeight: klWeight)
+        let trainer = try Trainer(model: m, configuration: config, objective: loss)
+        log("objective \(objective.rawValue); \(method.rawValue)\(method == .lora || method == .dora ? " r=\(rank) on all linear layers" : ""): \(m.parameterCount(trainableOnly: true)) trainable parameters; \(steps) steps over \(batches.tokenCount * epochs) tokens")
         let bar = ProgressBar(total: steps, label: "Fine-tuning  ", plainEvery: 5)
         let trainStart = Date()
         let history = try trainer.fit(train: batches) { event in
             if case .step(let s) = event {
-                bar.update(s.step, detail: String(format: "loss %.3f · %.0f tok/s · lr %.1e", s.loss, s.tokensPerSecond, s.learningRate))
+                let terms = s.terms.isEmpty ? "" : " (\(s.termSummary))"
+                bar.update(s.step, detail: String(format: "loss %.3f", s.loss) + terms
+                    + String(format: " · %.0f tok/s · lr %.1e", s.tokensPerSecond, s.learningRate))
             }
             return .proceed
         }
@@ -67,6 +91,8 @@ struct FinetuneDemo: ParsableCommand {
 
         let after = try evaluate(dataset, generator: generator, batchSize: 16, label: "Fine-tuned   ")
         printSamples("After fine-tuning", after)
+        let generalAfter = try general.score(m, tokenizer: tokenizer, label: "General text ")
+        let forgetting = 100 * (generalAfter.perplexity / generalBefore.perplexity - 1)
 
         let adapterURL = outURL.appendingPathComponent(adapter == nil ? "model" : "adapter")
         if adapter != nil { try Adapters.save(of: m, to: adapterURL) } else { try ModelExport.save(m, to: adapterURL) }
@@ -75,17 +101,22 @@ struct FinetuneDemo: ParsableCommand {
 
         print("""
 
-                            exact match   ROUGE-L
-            base model        \(pct(before.exactMatch))      \(pct(before.rougeL))
-            fine-tuned        \(pct(after.exactMatch))      \(pct(after.rougeL))
+                            exact match   ROUGE-L   general ppl
+            base model        \(pct(before.exactMatch))      \(pct(before.rougeL))    \(String(format: "%8.3f", generalBefore.perplexity))
+            fine-tuned        \(pct(after.exactMatch))      \(pct(after.rougeL))    \(String(format: "%8.3f (%+.1f%%)", generalAfter.perplexity, forgetting))
+            objective \(objective.rawValue)\(objectiveDetail); general text: \(general.path), \(generalAfter.targetTokens) tokens in windows of \(general.window)
 
             trained \(steps) steps in \(ProgressBar.clock(trainSeconds)) (\(String(format: "%.1f", tokensPerSecond)) tok/s); loss \(String(format: "%.3f", history.steps.first?.loss ?? 0)) → \(String(format: "%.3f", history.steps.last?.loss ?? 0))
             \(adapter == nil ? "fine-tuned weights" : "adapter (PEFT format)"): \(adapterURL.path)
             loss curve: \(curveURL.path)
             """)
         let summary: [String: Any] = [
-            "before": ["exact_match": round4(before.exactMatch), "rouge_l": round4(before.rougeL)],
-            "after": ["exact_match": round4(after.exactMatch), "rouge_l": round4(after.rougeL)],
+            "before": ["exact_match": round4(before.exactMatch), "rouge_l": round4(before.rougeL),
+                       "general_perplexity": round4(generalBefore.perplexity), "general_loss": round4(generalBefore.loss)],
+            "after": ["exact_match": round4(after.exactMatch), "rouge_l": round4(after.rougeL),
+                      "general_perplexity": round4(generalAfter.perplexity), "general_loss": round4(generalAfter.loss)],
+            "objective": objective.rawValue, "ewc_lambda": Double(ewcLambda), "kl_weight": Double(klWeight),
+            "general_tokens": generalAfter.targetTokens, "general_perplexity_change_percent": round4(forgetting),
             "train_seconds": round4(trainSeconds), "train_tokens_per_s": round4(tokensPerSecond), "steps": steps,
             "eval_examples": dataset.testPrompts.count, "total_seconds": round4(Date().timeIntervalSince(started)),
             "peak_rss_mb": round4(peakRSSMegabytes()), "output": adapterURL.path, "method": method.rawValue,
@@ -93,6 +124,15 @@ struct FinetuneDemo: ParsableCommand {
         ]
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
+    }
+
+    /// The objective's strength, for the summary line.
+    private var objectiveDetail: String {
+        switch objective {
+        case .ce: return ""
+        case .ewc: return " (λ \(ewcLambda), Fisher on \(ewcBatches) windows)"
+        case .klBase: return " (KL weight \(klWeight))"
+        }
     }
 
     private func printSamples(_ title: String, _ s: DemoScores) {

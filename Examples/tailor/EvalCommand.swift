@@ -6,7 +6,7 @@ import Tailor
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Score a model (and adapter) on a JSONL file: perplexity and token accuracy, then exact match, BLEU and ROUGE of greedy answers.")
+        abstract: "Score a model (and adapter) on a JSONL file: perplexity and token accuracy, then exact match, BLEU and ROUGE of greedy answers; optionally perplexity on general text (forgetting).")
 
     @OptionGroup var model: ModelOptions
     @Option(help: "The JSONL file (alpaca, chat, completion or text records).") var data: String
@@ -14,12 +14,16 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Score only the first N examples.") var limit: Int?
     @Option(help: "Maximum new tokens per generated answer.") var maxTokens = 128
     @Flag(help: "Skip generation: teacher-forced metrics only.") var noGenerate = false
+    @Option(help: "Also report perplexity on this plain-text file (e.g. Examples/Data/general/general.txt) to measure forgetting; with --adapter, also with the adapter switched off.")
+    var generalText: String?
+    @Option(help: "Window length in tokens for --general-text (capped at the model's context).") var generalWindow = 512
     @Flag(help: "Print the results as one JSON object (with every prediction) instead of a table.") var json = false
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         if let b = dataOptions.batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1") }
+        guard generalWindow >= 2 else { throw ValidationError("--general-window must be at least 2") }
     }
 
     func run() throws {
@@ -39,6 +43,10 @@ struct EvalCommand: ParsableCommand {
 
         let bar = ProgressBar(total: batches.batcher.batchesPerEpoch, label: "Scoring   ")
         let scores = try TeacherForcedEvaluator.evaluate(m, on: batches) { done, _ in bar.update(done) }
+        let general = try generalText.map {
+            try GeneralTextScores.measure(path: $0, model: m, tokenizer: tokenizer, window: generalWindow,
+                                          batchSize: config.batching.batchSize, comparingBase: model.adapter != nil)
+        }
         var generation: GenerationScores?
         if !noGenerate {
             var gen = GenerationConfig.greedy
@@ -56,6 +64,7 @@ struct EvalCommand: ParsableCommand {
                 "format": loaded.prepared.report.format.rawValue, "template": loaded.prepared.report.template,
             ]
             if let adapter = model.adapter { object["adapter"] = adapter }
+            if let general { object.merge(general.json) { a, _ in a } }
             if let g = generation {
                 object["exact_match"] = g.exactMatch
                 object["bleu"] = g.bleu
@@ -70,6 +79,7 @@ struct EvalCommand: ParsableCommand {
                          String(format: "  loss             %.4f", scores.loss),
                          String(format: "  perplexity       %.4f", scores.perplexity),
                          String(format: "  token accuracy   %.2f%%", 100 * scores.tokenAccuracy)]
+            lines += general?.lines ?? []
             if let g = generation {
                 lines += [String(format: "  exact match      %.2f%%  (%d greedy answers)", 100 * g.exactMatch, g.samples.count),
                           String(format: "  BLEU             %.2f", g.bleu),

@@ -7,7 +7,7 @@ struct TailorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor",
         abstract: "Fine-tune, evaluate and run language models on a CPU.",
-        subcommands: [GenerateCommand.self, ChatCommand.self, FinetuneCommand.self, EvalCommand.self,
+        subcommands: [GenerateCommand.self, ChatCommand.self, FinetuneCommand.self, EvalCommand.self, AugmentCommand.self,
                       MergeCommand.self, InspectCommand.self, TokenizeCommand.self, QuantizeCommand.self, ServeCommand.self,
                       ExportCommand.self]
     )

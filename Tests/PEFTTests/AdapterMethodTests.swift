@@ -42,9 +42,8 @@ final class AdapterMethodTests: XCTestCase {
     }
 
     private func batch(_ run: Run) -> TrainingBatch {
-        var labels: [Int32] = []
-        for row in run.labels { labels += row.dropFirst().map(Int32.init) + [Tensor.ignoreIndex] }
-        return TrainingBatch(inputIDs: run.input_ids.flatMap { $0.map(Int32.init) }, labels: labels, batchSize: run.input_ids.count)
+        TrainingBatch(inputIDs: run.input_ids.flatMap { $0.map(Int32.init) }, labels: run.labels.flatMap { $0.map(Int32.init) },
+                      batchSize: run.input_ids.count)
     }
 
     func testLogitsMatchPEFT() throws {

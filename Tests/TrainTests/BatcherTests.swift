@@ -15,7 +15,7 @@ final class BatcherTests: XCTestCase {
         lengths.enumerated().map { example($0.offset, length: $0.element) }
     }
 
-    private func row(_ batch: Batch, _ r: Int, _ values: [Int32]) -> ArraySlice<Int32> {
+    private func row(_ batch: TrainingBatch, _ r: Int, _ values: [Int32]) -> ArraySlice<Int32> {
         values[(r * batch.sequenceLength)..<((r + 1) * batch.sequenceLength)]
     }
 
@@ -35,13 +35,18 @@ final class BatcherTests: XCTestCase {
                                   -100, -100, 102, 103, 104,
                                   -100, 201, -100, -100, -100])
         XCTAssertEqual(b.attentionMask, [1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0])
-        XCTAssertEqual(b.positionIDs, [0, 1, 2, 0, 0, 0, 1, 2, 3, 4, 0, 1, 0, 0, 0])
-        XCTAssertEqual(b.sequenceIDs, [1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0])
+        XCTAssertNil(b.positions, "one example per row: positions 0…T−1")
+        XCTAssertNil(b.segments)
         XCTAssertEqual(b.lengths, [3, 5, 2])
+        XCTAssertEqual(b.realTokenCount, 10)
         XCTAssertEqual(b.exampleCount, 3)
         XCTAssertFalse(b.isPacked)
-        XCTAssertEqual(b.targetTokenCount, data.reduce(0) { $0 + $1.targetTokenCount })
-        XCTAssertEqual(b.targetTokenCount, b.labels.filter { $0 != -100 }.count)
+        XCTAssertEqual(b.targetCount, data.reduce(0) { $0 + $1.targetTokenCount })
+        XCTAssertEqual(b.targetCount, b.labels.filter { $0 != -100 }.count)
+        // The loss's shift: position t predicts label t + 1 of the same row, never across rows.
+        let next = b.nextTokenTargets
+        XCTAssertEqual(next.positions, [0, 1, 6, 7, 8, 10])
+        XCTAssertEqual(next.tokens, [1, 2, 102, 103, 104, 201])
 
         let rounded = try Batcher(examples: data, options: BatchingOptions(batchSize: 2, groupByLength: false, shuffle: false, padToMultipleOf: 4),
                                   maxSequenceLength: 8, padTokenID: pad, seed: 1).batches(epoch: 0)
@@ -61,10 +66,14 @@ final class BatcherTests: XCTestCase {
             // Every example's tokens appear exactly once per epoch (first token ids are unique).
             var seen: [Int32] = []
             for b in e0 {
-                for i in 0..<b.inputIDs.count where b.positionIDs[i] == 0 && b.attentionMask[i] == 1 { seen.append(b.inputIDs[i]) }
+                let mask = b.attentionMask
+                for i in 0..<b.inputIDs.count where mask[i] == 1 {
+                    let first = b.positions.map { $0[i] == 0 } ?? (i % b.sequenceLength == 0)
+                    if first { seen.append(b.inputIDs[i]) }
+                }
             }
             XCTAssertEqual(seen.sorted(), data.map { $0.inputIDs[0] }.sorted(), "\(options)")
-            XCTAssertEqual(e0.reduce(0) { $0 + $1.targetTokenCount }, data.reduce(0) { $0 + $1.targetTokenCount })
+            XCTAssertEqual(e0.reduce(0) { $0 + $1.targetCount }, data.reduce(0) { $0 + $1.targetTokenCount })
             XCTAssertEqual(batcher.batchesPerEpoch, e0.count)
         }
     }
@@ -99,7 +108,7 @@ final class BatcherTests: XCTestCase {
             for r in 0..<b.batchSize {
                 rows += 1
                 let ids = row(b, r, b.inputIDs), labels = row(b, r, b.labels)
-                let positions = row(b, r, b.positionIDs), sequences = row(b, r, b.sequenceIDs)
+                let positions = row(b, r, try XCTUnwrap(b.positions)), sequences = row(b, r, try XCTUnwrap(b.segments))
                 XCTAssertLessThanOrEqual(b.lengths[r], 8)
                 // Walk the row example by example: positions restart at 0 and sequence ids count up.
                 var t = ids.startIndex
@@ -119,7 +128,7 @@ final class BatcherTests: XCTestCase {
                 XCTAssertTrue(ids[t...].allSatisfy { $0 == pad })
                 XCTAssertTrue(labels[t...].allSatisfy { $0 == -100 })
             }
-            XCTAssertEqual(b.targetTokenCount, b.labels.filter { $0 != -100 }.count)
+            XCTAssertEqual(b.targetCount, b.labels.filter { $0 != -100 }.count)
         }
         XCTAssertEqual(examplesSeen, data.count)
         // 28 tokens in rows of 8: best-fit decreasing needs the minimum, 4 rows.
@@ -132,7 +141,8 @@ final class BatcherTests: XCTestCase {
                                           maxSequenceLength: 8, padTokenID: pad, seed: 0).batches(epoch: 0).first)
         XCTAssertEqual(b.inputIDs, [1, 2, 3, 4, 5])
         XCTAssertEqual(b.labels, [-100, 2, 3, -100, 5])
-        XCTAssertEqual(b.targetTokenCount, 3)
+        XCTAssertEqual(b.targetCount, 3)
+        XCTAssertEqual(b.nextTokenTargets.positions, [0, 1, 3], "position 2 (the first example's end) predicts nothing")
     }
 
     func testPackingUsesFewerTokensThanPadding() throws {

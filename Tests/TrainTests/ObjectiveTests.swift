@@ -30,8 +30,8 @@ final class ObjectiveTests: XCTestCase {
             for _ in 0..<rows {
                 let row = (0..<length).map { _ in Int32(rng.next() % 96) }
                 ids += row
-                // A prompt of 3 positions without targets, then next-token targets.
-                labels += (0..<length).map { t in t < 3 || t == length - 1 ? Tensor.ignoreIndex : row[t + 1] }
+                // A prompt of 4 tokens without labels, then the tokens themselves (Hugging Face's convention).
+                labels += (0..<length).map { t in t < 4 ? Tensor.ignoreIndex : row[t] }
             }
             return TrainingBatch(inputIDs: ids, labels: labels, batchSize: rows)
         }
@@ -111,7 +111,7 @@ final class ObjectiveTests: XCTestCase {
     func testDistillationMatchesTheKLOfTheTwoModelsLogits() throws {
         let batch = batches(1, seed: 5)[0]
         let student = try withLoRA(try tinyLlama()), teacher = try tinyLlama()
-        let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
+        let rows = batch.nextTokenTargets.positions
         let input = ModelInput(tokens: batch.inputIDs, batchSize: batch.batchSize, logits: .rows(rows))
         let (s, t) = try GradientMode.withoutGradients { (try student.forward(input, cache: nil), try teacher.forward(input, cache: nil)) }
         // Reference in Double: T² · Σ_rows KL(p_T ‖ q_T) / targets.

@@ -25,7 +25,7 @@ final class PackingTests: XCTestCase {
         let batches = batcher.batches(epoch: 0)
         XCTAssertEqual(batches.count, 1)
         XCTAssertEqual(batches[0].isPacked, packed)
-        return TrainingBatch(nextTokenTargetsOf: batches[0])
+        return batches[0]
     }
 
     func testPackedBatchGivesTheLossesAndGradientsOfTheUnpackedExamples() throws {
@@ -75,7 +75,7 @@ final class PackingTests: XCTestCase {
         XCTAssertThrowsError(try model.forward(ModelInput(tokens: [1, 2], segments: [1, 1]), cache: model.makeCache()))
         for (_, p) in model.namedParameters() { p.isTrainable = true }
         let trainer = try Trainer(model: model, configuration: TrainingConfiguration(maxSteps: 1))
-        let bad = TrainingBatch(inputIDs: [1, 2, 3], labels: [2, 3, -100], batchSize: 1, positions: [0, 1])
+        let bad = TrainingBatch(inputIDs: [1, 2, 3], labels: [-100, 2, 3], batchSize: 1, positions: [0, 1])
         XCTAssertThrowsError(try trainer.gradients(of: bad)) { XCTAssertEqual($0 as? TrainingError, .invalidBatch("2 positions for 3 tokens")) }
     }
 

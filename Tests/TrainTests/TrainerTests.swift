@@ -16,11 +16,9 @@ final class TrainerTests: XCTestCase {
         let max_grad_norm: Float
     }
 
-    /// Hugging Face labels (same positions as the inputs) → Tailor's shifted targets.
+    /// A batch with Hugging Face's labels as they are: Tailor uses the same (unshifted) convention.
     private func batch(ids: [[Int]], hfLabels: [[Int]]) -> TrainingBatch {
-        var labels: [Int32] = []
-        for row in hfLabels { labels += row.dropFirst().map(Int32.init) + [Tensor.ignoreIndex] }
-        return TrainingBatch(inputIDs: ids.flatMap { $0.map(Int32.init) }, labels: labels, batchSize: ids.count)
+        TrainingBatch(inputIDs: ids.flatMap { $0.map(Int32.init) }, labels: hfLabels.flatMap { $0.map(Int32.init) }, batchSize: ids.count)
     }
 
     private func tinyLlama() throws -> any CausalLanguageModel {
@@ -63,8 +61,8 @@ final class TrainerTests: XCTestCase {
     func testAccumulatingMicroBatchesEqualsOneLargeBatch() throws {
         // Two rows with different numbers of targets: per-token normalisation across micro-batches.
         let rowA: [Int32] = [5, 9, 13, 2, 77, 41], rowB: [Int32] = [8, 8, 30, 60, 1, 19]
-        let labA: [Int32] = [9, 13, 2, 77, 41, Tensor.ignoreIndex]
-        let labB: [Int32] = [Tensor.ignoreIndex, Tensor.ignoreIndex, 60, 1, Tensor.ignoreIndex, Tensor.ignoreIndex]
+        let labA: [Int32] = [Tensor.ignoreIndex, 9, 13, 2, 77, 41]
+        let labB: [Int32] = [Tensor.ignoreIndex, Tensor.ignoreIndex, Tensor.ignoreIndex, 60, 1, Tensor.ignoreIndex]
         func trained(accumulate: Bool) throws -> [Float] {
             let model = try tinyLlama()
             try Adapters.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj"]), initialization: .gaussian),
@@ -85,7 +83,7 @@ final class TrainerTests: XCTestCase {
         var rng = SeededRandom(seed: 4)
         return (0..<4).map { _ in
             let ids = (0..<12).map { _ in Int32(rng.next() % 96) }
-            return TrainingBatch(inputIDs: ids, labels: Array(ids.dropFirst()) + [Tensor.ignoreIndex], batchSize: 1)
+            return TrainingBatch(inputIDs: ids, labels: ids, batchSize: 1)
         }
     }
 
@@ -187,7 +185,7 @@ extension TrainerTests {
         let model = try LanguageModel.loadModel(from: Fixtures.tinyModel("llama"))
         try Adapters.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
         let trainer = try Trainer(model: model, configuration: TrainingConfiguration(maxSteps: 1))
-        let outside = TrainingBatch(inputIDs: [1, 2, 3], labels: [2, 96, Tensor.ignoreIndex], batchSize: 1)
+        let outside = TrainingBatch(inputIDs: [1, 2, 3], labels: [Tensor.ignoreIndex, 2, 96], batchSize: 1)
         XCTAssertThrowsError(try trainer.fit(train: FixedBatches([outside]))) {
             XCTAssertEqual($0 as? TrainingError, .invalidBatch("target 96 is outside the vocabulary (0..<96)"))
         }

@@ -1,6 +1,6 @@
 import Tensor
 
-/// Groups tokenized examples into ``Batch``es, reproducibly for a given seed and epoch.
+/// Groups tokenized examples into ``TrainingBatch``es, reproducibly for a given seed and epoch.
 ///
 /// - Padded (default): one example per row. With `groupByLength`, the seeded shuffle is cut into
 ///   windows of `batchSize × lengthGroupWindow` examples, each window is sorted by length and cut
@@ -8,8 +8,8 @@ import Tensor
 ///   examples meet still changes every epoch.
 /// - Packed: examples are placed into rows of at most `maxSequenceLength` tokens, best-fit
 ///   decreasing (longest first, each into the fullest row it still fits), rows shuffled, then
-///   `batchSize` rows per batch. See ``Batch`` for how boundaries are handled.
-public struct Batcher: Sendable {
+///   `batchSize` rows per batch. See ``TrainingBatch`` for how boundaries are handled.
+public struct Batcher: TrainingBatches {
     /// The examples being batched.
     public let examples: [TokenizedExample]
     /// Batching settings.
@@ -46,13 +46,13 @@ public struct Batcher: Sendable {
 
     /// The batches of epoch `epoch` (0-based) shuffled with the batcher's seed; the same epoch
     /// always gives the same batches.
-    public func batches(epoch: Int) -> [Batch] { batches(epoch: epoch, seed: seed) }
+    public func batches(epoch: Int) -> [TrainingBatch] { batches(epoch: epoch, seed: seed) }
 
     /// The batches of epoch `epoch` shuffled with `seed` (a trainer's seed) instead of the batcher's.
-    public func batches(epoch: Int, seed: UInt64) -> [Batch] {
+    public func batches(epoch: Int, seed: UInt64) -> [TrainingBatch] {
         rowPlan(epoch: epoch, seed: seed).map { rows in
-            Batch(rows: rows.map { $0.map { examples[$0] } }, padTokenID: padTokenID,
-                  padToMultipleOf: options.padToMultipleOf, isPacked: options.packing)
+            TrainingBatch(rows: rows.map { $0.map { examples[$0] } }, padTokenID: padTokenID,
+                          padToMultipleOf: options.padToMultipleOf, packed: options.packing)
         }
     }
 

@@ -34,9 +34,8 @@ public enum TeacherForcedEvaluator {
             var correct = 0
             for (index, batch) in batches.enumerated() {
                 try Train.validate(batch, vocabularySize: model.description.vocabularySize)
-                let rows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
+                let (rows, targets) = batch.nextTokenTargets
                 if !rows.isEmpty {
-                    let targets = rows.map { batch.labels[$0] }
                     let logits = try model.forward(batch.modelInput(logits: .rows(rows)), cache: nil)
                     let nll = Tensor.crossEntropy(logits: logits, targets: targets, normalizer: 1).item
                     meter.add(sumNLL: Double(nll), tokens: rows.count)
@@ -55,5 +54,18 @@ public enum TeacherForcedEvaluator {
         let mean = sums.nll / Double(sums.targets)
         return TeacherForcedScores(loss: mean, perplexity: PerplexityMeter.perplexity(meanNLL: mean),
                                    tokenAccuracy: Double(sums.correct) / Double(sums.targets), targetTokens: sums.targets)
+    }
+}
+
+extension TeacherForcedEvaluator {
+    /// Scores `model` on plain `text` (general text, to measure forgetting): the text's tokens
+    /// are cut into consecutive windows of `window` tokens, capped at the model's context
+    /// (``TextWindows``), scored `batchSize` windows at a time. Throws what ``TextWindows`` and
+    /// ``evaluate(_:on:seed:progress:)`` throw.
+    public static func evaluate(_ model: any CausalLanguageModel, text: String, tokenizer: any Tokenizer, window: Int = 512,
+                                batchSize: Int = 4, progress: ((Int, Int) -> Void)? = nil) throws -> TeacherForcedScores {
+        let length = min(window, model.description.maxPositions)
+        let windows = try TextWindows.batcher(text: text, tokenizer: tokenizer, length: length, batchSize: batchSize)
+        return try evaluate(model, on: windows, progress: progress)
     }
 }

@@ -25,6 +25,24 @@ public final class L2SPObjective: TrainingObjective {
         }
     }
 
+    /// The start point, so a resumed run pulls towards the original one.
+    public func checkpointTensors() -> [String: Tensor] { startPoint }
+
+    /// Replaces the start point with a checkpoint's; its paths and shapes must be the current ones.
+    public func restore(checkpointTensors tensors: [String: Tensor]) throws {
+        guard !tensors.isEmpty else { return }
+        for (path, value) in startPoint {
+            guard let saved = tensors[path] else { throw ObjectiveError.parameterMismatch(tensor: path, reason: "missing from the checkpoint's L2-SP start point") }
+            guard saved.shape == value.shape else {
+                throw ObjectiveError.parameterMismatch(tensor: path, reason: "start point has shape \(saved.shape), the parameter \(value.shape)")
+            }
+        }
+        if let extra = tensors.keys.sorted().first(where: { startPoint[$0] == nil }) {
+            throw ObjectiveError.parameterMismatch(tensor: extra, reason: "not a trainable parameter of this model")
+        }
+        startPoint = tensors
+    }
+
     public func loss(in context: ObjectiveContext) throws -> ObjectiveValue {
         ObjectiveValue(quadraticPenalty(context.parameters, scale: lambda / 2 * context.stepShare) { (startPoint[$0], nil) },
                        name: name)

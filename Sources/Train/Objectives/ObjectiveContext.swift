@@ -17,9 +17,10 @@ public final class ObjectiveContext {
     public let parameters: [(name: String, parameter: Parameter)]
     /// 0-based index of this micro-batch since training began (step × accumulation + position).
     public let microBatchIndex: Int
-    /// Flat positions (b·T + t) of the batch that have a target.
+    /// Flat positions (b·T + t) of the batch whose next token is a target
+    /// (``TrainingBatch/nextTokenTargets``).
     public let targetRows: [Int]
-    /// The target at each of ``targetRows``.
+    /// The token each of ``targetRows`` must predict.
     public let targets: [Int32]
     private var cachedLogits: Tensor?
 
@@ -31,8 +32,9 @@ public final class ObjectiveContext {
         self.normalizer = normalizer
         self.parameters = parameters
         self.microBatchIndex = microBatchIndex
-        targetRows = batch.labels.indices.filter { batch.labels[$0] != Tensor.ignoreIndex }
-        targets = targetRows.map { batch.labels[$0] }
+        let next = batch.nextTokenTargets
+        targetRows = next.positions
+        targets = next.tokens
         stepShare = normalizer > 0 ? Float(targetRows.count) / normalizer : 0
     }
 

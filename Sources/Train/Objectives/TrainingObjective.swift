@@ -22,11 +22,26 @@ public protocol TrainingObjective {
 
     /// The differentiable scalar loss of one micro-batch, with the value of every term.
     func loss(in context: ObjectiveContext) throws -> ObjectiveValue
+
+    /// Tensors the objective captured that a checkpoint must keep so a resumed run computes the
+    /// same loss (``L2SPObjective``'s start point), by name.
+    func checkpointTensors() -> [String: Tensor]
+
+    /// Takes back what ``checkpointTensors()`` returned when a run resumes; throws
+    /// ``ObjectiveError/parameterMismatch(tensor:reason:)`` without changing anything when they do
+    /// not fit.
+    func restore(checkpointTensors: [String: Tensor]) throws
 }
 
 extension TrainingObjective {
     /// Default: nothing to check or capture.
     public func prepare(model: any CausalLanguageModel, parameters: [(name: String, parameter: Parameter)]) throws {}
+
+    /// Default: no state of its own.
+    public func checkpointTensors() -> [String: Tensor] { [:] }
+
+    /// Default: nothing to restore (tensors of another objective are ignored).
+    public func restore(checkpointTensors: [String: Tensor]) throws {}
 }
 
 /// An objective's result for one micro-batch.

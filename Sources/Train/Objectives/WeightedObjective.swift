@@ -36,6 +36,25 @@ public struct WeightedObjective: TrainingObjective {
         for term in terms { try term.objective.prepare(model: model, parameters: parameters) }
     }
 
+    /// Every term's checkpoint tensors, prefixed with the term's name and a dot.
+    public func checkpointTensors() -> [String: Tensor] {
+        var all: [String: Tensor] = [:]
+        for term in terms {
+            for (key, tensor) in term.objective.checkpointTensors() { all["\(term.objective.name).\(key)"] = tensor }
+        }
+        return all
+    }
+
+    /// Hands each term the tensors under its name.
+    public func restore(checkpointTensors tensors: [String: Tensor]) throws {
+        for term in terms {
+            let prefix = term.objective.name + "."
+            var mine: [String: Tensor] = [:]
+            for (key, tensor) in tensors where key.hasPrefix(prefix) { mine[String(key.dropFirst(prefix.count))] = tensor }
+            try term.objective.restore(checkpointTensors: mine)
+        }
+    }
+
     public func loss(in context: ObjectiveContext) throws -> ObjectiveValue {
         var total: Tensor?
         var values: [(name: String, value: Float)] = []

@@ -21,10 +21,12 @@ extension Trainer {
         static let parameters = "trainable.safetensors"
         static let optimizer = "optimizer.safetensors"
         static let state = "trainer_state.json"
+        /// What the objective must keep (L2-SP's start point); only when it has any.
+        static let objective = "objective.safetensors"
     }
 
-    /// Writes `checkpoint-<step>` under `directory`: trainable parameters, optimizer state and the
-    /// trainer's state. The directory is assembled under a temporary name and renamed into place,
+    /// Writes `checkpoint-<step>` under `directory`: trainable parameters, optimizer state, the
+    /// objective's own tensors (``TrainingObjective/checkpointTensors()``) and the trainer's state. The directory is assembled under a temporary name and renamed into place,
     /// so an interrupted run never leaves a half-written checkpoint.
     @discardableResult
     public func saveCheckpoint(in directory: URL) throws -> URL {
@@ -39,6 +41,10 @@ extension Trainer {
             for (name, p) in trainableParameters { params[name] = p.value }
             try SafetensorsWriter.write(params, to: temp.appendingPathComponent(CheckpointFile.parameters))
             try SafetensorsWriter.write(optimizer.stateTensors(), to: temp.appendingPathComponent(CheckpointFile.optimizer))
+            let objectiveTensors = objective.checkpointTensors()
+            if !objectiveTensors.isEmpty {
+                try SafetensorsWriter.write(objectiveTensors, to: temp.appendingPathComponent(CheckpointFile.objective))
+            }
             let state = TrainerState(step: step, optimizerStep: optimizer.step, cursor: cursor, history: history,
                                      bestEvalLoss: bestEvalLoss.isFinite ? bestEvalLoss : nil,
                                      evalsWithoutImprovement: evalsWithoutImprovement, configuration: configuration,
@@ -86,6 +92,12 @@ extension Trainer {
             throw TrainingError.badCheckpoint("parameter \(name) has shape \(saved[name]?.shape ?? []), the model's is \(p.value.shape)")
         }
         let moments = try readTensors(checkpoint.appendingPathComponent(CheckpointFile.optimizer))
+        let objectiveURL = checkpoint.appendingPathComponent(CheckpointFile.objective)
+        if FileManager.default.fileExists(atPath: objectiveURL.path) {
+            do { try objective.restore(checkpointTensors: try readTensors(objectiveURL)) } catch let error as ObjectiveError {
+                throw TrainingError.badCheckpoint("\(CheckpointFile.objective): \(error)")
+            }
+        }
         try optimizer.restore(tensors: moments, step: state.optimizerStep, parameters: params)
         do {
             try model.update(parameters: saved, in: Dictionary(params, uniquingKeysWith: { a, _ in a }), verify: .exact)

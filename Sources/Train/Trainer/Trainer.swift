@@ -249,6 +249,10 @@ extension Train {
         guard batch.labels.count == batch.inputIDs.count else {
             throw TrainingError.invalidBatch("\(batch.labels.count) labels for \(batch.inputIDs.count) tokens")
         }
+        guard batch.batchSize >= 1, batch.inputIDs.count % batch.batchSize == 0, batch.lengths.count == batch.batchSize,
+              batch.lengths.allSatisfy({ $0 >= 0 && $0 <= batch.sequenceLength }) else {
+            throw TrainingError.invalidBatch("\(batch.inputIDs.count) tokens and lengths \(batch.lengths) do not make \(batch.batchSize) equal rows")
+        }
         if let bad = batch.labels.first(where: { $0 != Tensor.ignoreIndex && ($0 < 0 || Int($0) >= v) }) {
             throw TrainingError.invalidBatch("target \(bad) is outside the vocabulary (0..<\(v))")
         }
