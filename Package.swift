@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Train", "PEFT", "Model", "Generate", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "Model", "PEFT", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzHarnesses"], exclude: ["Fixtures"]),
-        .testTarget(name: "DistributedTests", dependencies: ["TailorDistributed", "Train", "PEFT", "Model", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["TailorDistributed", "Train", "PEFT", "Model", "Tensor", "TestSupport"]),
         .testTarget(
             name: "ServeTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Tensor
 import TestSupport
 import XCTest
 

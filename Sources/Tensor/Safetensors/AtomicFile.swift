@@ -8,18 +8,18 @@ import Darwin
 /// A temporary file next to `destination` that becomes `destination` on ``commit()``, so readers
 /// never see a partial file and a failed write leaves the old file intact. Shared by the
 /// safetensors and GGUF writers, which turn ``Failure`` into their own error types.
-final class AtomicFile {
+package final class AtomicFile {
     /// A failed system call, with the destination and the C library's message.
-    struct Failure: Error {
-        let path: String
-        let reason: String
+    package struct Failure: Error {
+        package let path: String
+        package let reason: String
     }
 
-    let destination: URL
-    let temporaryPath: String
+    package let destination: URL
+    package let temporaryPath: String
     private var fd: Int32
 
-    init(destination: URL) throws(Failure) {
+    package init(destination: URL) throws(Failure) {
         self.destination = destination
         let directory = destination.deletingLastPathComponent().path
         temporaryPath = directory + "/.\(destination.lastPathComponent).\(UUID().uuidString).tmp"
@@ -27,7 +27,7 @@ final class AtomicFile {
         guard fd >= 0 else { throw Self.failure(destination.path) }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
         guard var next = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
@@ -41,14 +41,14 @@ final class AtomicFile {
         }
     }
 
-    func commit() throws(Failure) {
+    package func commit() throws(Failure) {
         guard fsync(fd) == 0 else { throw Self.failure(destination.path) }
         let closed = close(fd)
         fd = -1
         guard closed == 0, rename(temporaryPath, destination.path) == 0 else { throw Self.failure(destination.path) }
     }
 
-    func abandon() {
+    package func abandon() {
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporaryPath)
     }
