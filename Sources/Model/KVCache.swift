@@ -30,8 +30,17 @@ public final class KVCache {
         self.headDimension = max(0, headDimension)
         self.capacity = max(1, capacity)
         let n = self.batchSize * self.capacity * self.kvHeads * self.headDimension
-        keys = (0..<max(0, layers)).map { _ in TensorStorage(uninitializedCount: n) }
-        values = (0..<max(0, layers)).map { _ in TensorStorage(uninitializedCount: n) }
+        keys = (0..<max(0, layers)).map { _ in Self.zeroed(n) }
+        values = (0..<max(0, layers)).map { _ in Self.zeroed(n) }
+    }
+
+    /// Storage for `count` floats, zeroed: positions a row has not written yet (ahead of a row that
+    /// joined a batch late, or left padding) are masked out of attention, and a zero weight times a
+    /// stale NaN would still be NaN.
+    private static func zeroed(_ count: Int) -> TensorStorage {
+        let s = TensorStorage(uninitializedCount: count)
+        if count > 0 { s.base.update(repeating: 0, count: count) }
+        return s
     }
 
     /// Number of layers.
@@ -49,7 +58,7 @@ public final class KVCache {
         while newCapacity < length + extra { newCapacity *= 2 }
         let row = rowStride
         func grow(_ old: TensorStorage) -> TensorStorage {
-            let s = TensorStorage(uninitializedCount: batchSize * newCapacity * row)
+            let s = Self.zeroed(batchSize * newCapacity * row)
             for b in 0..<batchSize {
                 (s.base + b * newCapacity * row).update(from: old.base + b * capacity * row, count: length * row)
             }
