@@ -216,31 +216,3 @@ struct GGUFArchitectureLayout {
         return tensor
     }
 }
-
-extension WeightLayout {
-    /// llama.cpp's rotary permutation of a q/k projection (weight [rows, cols] or bias [rows]), the
-    /// inverse of ``unpermuteRotaryRows(_:heads:name:)``: Hugging Face row h·2d + j·d + i becomes
-    /// stored row h·2d + 2i + j, where d is half the head dimension.
-    static func permuteRotaryRows(_ tensor: Tensor, heads: Int, name: String) throws(GGUFError) -> Tensor {
-        let rows = tensor.shape.first ?? 0
-        guard heads > 0, rows % (2 * heads) == 0, tensor.rank <= 2 else {
-            throw .invalidTensorInfo(tensor: name, reason: "shape \(tensor.shape) cannot be split into \(heads) rotary heads")
-        }
-        let columns = tensor.rank == 2 ? tensor.shape[1] : 1
-        let half = rows / heads / 2
-        return tensor.withUnsafeBufferPointer { source in
-            Tensor.build(tensor.shape) { out in
-                guard let src = source.baseAddress, let dst = out.baseAddress else { return }
-                for h in 0..<heads {
-                    for i in 0..<half {
-                        for j in 0..<2 {
-                            let from = h * 2 * half + j * half + i
-                            let to = h * 2 * half + 2 * i + j
-                            (dst + to * columns).update(from: src + from * columns, count: columns)
-                        }
-                    }
-                }
-            }
-        }
-    }
-}

@@ -7,6 +7,18 @@ enum WeightLayout {
     /// Hugging Face keeps the two halves contiguous. Stored row h·2d + 2i + j becomes row
     /// h·2d + j·d + i, where d is half the head dimension.
     static func unpermuteRotaryRows(_ tensor: Tensor, heads: Int, name: String) throws(GGUFError) -> Tensor {
+        try rearrangeRotaryRows(tensor, heads: heads, name: name, toHalves: true)
+    }
+
+    /// llama.cpp's rotary permutation of a q/k projection, the inverse of
+    /// ``unpermuteRotaryRows(_:heads:name:)``: Hugging Face row h·2d + j·d + i becomes stored row
+    /// h·2d + 2i + j.
+    static func permuteRotaryRows(_ tensor: Tensor, heads: Int, name: String) throws(GGUFError) -> Tensor {
+        try rearrangeRotaryRows(tensor, heads: heads, name: name, toHalves: false)
+    }
+
+    /// Moves each head's rows between the interleaved-pairs order and the contiguous-halves order.
+    private static func rearrangeRotaryRows(_ tensor: Tensor, heads: Int, name: String, toHalves: Bool) throws(GGUFError) -> Tensor {
         let rows = tensor.shape.first ?? 0
         guard heads > 0, rows % (2 * heads) == 0, tensor.rank <= 2 else {
             throw .invalidTensorInfo(tensor: name, reason: "shape \(tensor.shape) cannot be split into \(heads) rotary heads")
@@ -19,8 +31,8 @@ enum WeightLayout {
                 for h in 0..<heads {
                     for i in 0..<half {
                         for j in 0..<2 {
-                            let from = h * 2 * half + 2 * i + j
-                            let to = h * 2 * half + j * half + i
+                            let interleaved = h * 2 * half + 2 * i + j, halves = h * 2 * half + j * half + i
+                            let (from, to) = toHalves ? (interleaved, halves) : (halves, interleaved)
                             (dst + to * columns).update(from: src + from * columns, count: columns)
                         }
                     }
