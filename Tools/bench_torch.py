@@ -124,7 +124,11 @@ def cmd_train(args) -> None:
         model = get_peft_model(model, peft_config(args.method, args, kind, targets))
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=1e-4)
+    if args.optimizer == "adamw8bit":
+        import bitsandbytes as bnb  # its CPU backend: blockwise 8-bit moments
+        optimizer = bnb.optim.AdamW8bit(params, lr=1e-4)
+    else:
+        optimizer = torch.optim.AdamW(params, lr=1e-4)
     vocab = model.config.vocab_size
     times = []
     for i in range(args.steps + 1):
@@ -141,7 +145,8 @@ def cmd_train(args) -> None:
     timed = times[1:]
     seconds = sum(timed)
     emit({"bench": "train", "impl": "torch", "model": name, "method": args.method, "rank": args.rank,
-          "targets": ",".join(targets), "targets_per_row": args.targets_per_row, "seq": args.seq, "batch": args.batch, "steps": len(timed),
+          "targets": ",".join(targets), "targets_per_row": args.targets_per_row, "seq": args.seq, "batch": args.batch,
+          "optimizer": args.optimizer, "steps": len(timed),
           "tokens_per_s": round(len(timed) * args.batch * args.seq / seconds, 1),
           "step_s": round(seconds / len(timed), 3), "trainable_params": sum(p.numel() for p in params),
           "loss": round(loss.item(), 4), "peak_rss_mb": peak_rss_mb()})
@@ -211,6 +216,8 @@ def main() -> None:
     p.add_argument("--targets", help="comma-separated module names (default q,k,v,o_proj; c_attn for GPT-2)")
     p.add_argument("--targets-per-row", type=int, default=None,
                    help="positions with a target per row (default all), like a masked prompt; as tailor-bench train")
+    p.add_argument("--optimizer", default="adamw", choices=["adamw", "adamw8bit"],
+                   help="torch.optim.AdamW or bitsandbytes' AdamW8bit")
     p.add_argument("--method", default="lora", choices=["lora", "dora", "ia3", "prefix", "prompt", "bottleneck", "full"],
                    help="fine-tuning method, configured as tailor-bench train --method does (default lora)")
     p.set_defaults(func=cmd_train)

@@ -16,6 +16,7 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Positions with a target per row (default: all but the last), like a masked prompt.") var targetsPerRow: Int?
     @Option(help: "Comma-separated target modules (or all-linear) (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
     @Flag(help: "Recompute each decoder block in the backward pass (gradient checkpointing).") var checkpointing = false
+    @Option(help: "Optimizer: adamw or adamw8bit (8-bit moments).") var optimizer: BenchOptimizer = .adamw
 
     func run() throws {
         let loaded = try BenchModels.load(model, keepQuantized: quantized)
@@ -40,6 +41,7 @@ struct TrainBench: ParsableCommand {
             return TrainingBatch(inputIDs: ids, labels: labels, batchSize: batch)
         }
         let trainer = try Trainer(model: loaded.model, configuration: TrainingConfiguration(maxSteps: steps + 1, learningRate: 1e-4,
+                                                                                           optimizer: optimizer == .adamw ? .adamW() : .adamW8bit(),
                                                                                            gradientCheckpointing: checkpointing))
         var stepTimes: [Double] = []
         _ = try trainer.fit(train: FixedBatches(batches)) { event in
@@ -50,7 +52,7 @@ struct TrainBench: ParsableCommand {
         let seconds = timed.reduce(0, +)
         emit([("bench", .string("train")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
               ("method", .string(method.rawValue + (quantized ? "-quantized-base" : ""))), ("rank", .int(rank)),
-              ("targets", .string(names.joined(separator: ","))), ("targets_per_row", targetsPerRow.map { .int($0) } ?? .number(.nan, decimals: 0)), ("seq", .int(seq)), ("batch", .int(batch)), ("checkpointing", .bool(checkpointing)),
+              ("targets", .string(names.joined(separator: ","))), ("targets_per_row", targetsPerRow.map { .int($0) } ?? .number(.nan, decimals: 0)), ("seq", .int(seq)), ("batch", .int(batch)), ("checkpointing", .bool(checkpointing)), ("optimizer", .string(optimizer.rawValue)),
               ("steps", .int(timed.count)), ("tokens_per_s", .number(Double(timed.count * batch * seq) / seconds, decimals: 1)),
               ("step_s", .number(seconds / Double(timed.count), decimals: 3)),
               ("trainable_params", .int(loaded.model.parameterCount(trainableOnly: true))),
@@ -58,3 +60,8 @@ struct TrainBench: ParsableCommand {
     }
 }
 extension FineTuningMethod: ExpressibleByArgument {}
+
+/// `tailor-bench train --optimizer` values.
+enum BenchOptimizer: String, ExpressibleByArgument {
+    case adamw, adamw8bit
+}

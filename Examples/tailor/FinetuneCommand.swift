@@ -205,7 +205,7 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Linear warm-up steps (default 0).") var warmupSteps: Int?
     @Option(help: "Decay after warm-up: cosine, linear or constant (default cosine).") var schedule: LearningRateDecay?
     @Option(help: "Final learning rate as a fraction of the peak (default 0).") var minLrRatio: Float?
-    @Option(help: "Optimizer (default adamw).") var optimizer: OptimizerChoice?
+    @Option(help: "Optimizer: adamw, adamw8bit (8-bit moments, 2 bytes of state per weight) or sgd (default adamw).") var optimizer: OptimizerChoice?
     @Option(help: "Weight decay (AdamW default 0.01, SGD 0).") var weightDecay: Float?
     @Option(help: "SGD momentum (default 0.9).") var momentum: Float?
     @Option(help: "Clip the gradient norm to this; 0 turns clipping off (default 1).") var maxGradNorm: Float?
@@ -227,10 +227,11 @@ struct TrainingFlags: ParsableArguments {
         if let warmupSteps { c.warmupSteps = warmupSteps }
         if let schedule { c.decay = schedule }
         if let minLrRatio { c.minimumLearningRateRatio = minLrRatio }
-        if let optimizer { c.optimizer = optimizer == .adamw ? .adamW() : .sgd() }
+        if let optimizer { c.optimizer = optimizer.kind }
         if let weightDecay {
             switch c.optimizer {
             case let .adamW(b1, b2, eps, _): c.optimizer = .adamW(beta1: b1, beta2: b2, epsilon: eps, weightDecay: weightDecay)
+            case let .adamW8bit(b1, b2, eps, _): c.optimizer = .adamW8bit(beta1: b1, beta2: b2, epsilon: eps, weightDecay: weightDecay)
             case let .sgd(m, _): c.optimizer = .sgd(momentum: m, weightDecay: weightDecay)
             }
         }
@@ -252,7 +253,16 @@ struct TrainingFlags: ParsableArguments {
 
 /// `--optimizer` values.
 enum OptimizerChoice: String, ExpressibleByArgument, CaseIterable {
-    case adamw, sgd
+    case adamw, adamw8bit, sgd
+
+    /// The optimizer with its default settings.
+    var kind: OptimizerKind {
+        switch self {
+        case .adamw: return .adamW()
+        case .adamw8bit: return .adamW8bit()
+        case .sgd: return .sgd()
+        }
+    }
 }
 
 extension LearningRateDecay: ExpressibleByArgument {}

@@ -13,7 +13,7 @@ import Tailor
 /// }
 /// ```
 /// - `training`: any subset of `TrainingConfiguration`'s keys (the rest keep their defaults);
-///   `optimizer` is `"adamW"`, `"sgd"` or an object such as `{"adamW": {"weightDecay": 0}}`.
+///   `optimizer` is `"adamW"`, `"adamW8bit"`, `"sgd"` or an object such as `{"adamW": {"weightDecay": 0}}`.
 /// - `method`: `lora`, `dora`, `ia3`, `prefix`, `prompt`, `bottleneck` or `full` (as `--method`).
 /// - `lora`: PEFT's `adapter_config.json` keys (`LoRAConfiguration`).
 /// - `adapter`: any method's `adapter_config.json` keys; its `peft_type` picks the method.
@@ -119,10 +119,10 @@ struct FinetuneConfigFile {
 
     /// `"adamW"`, `"sgd"` or a one-key object with some of the optimizer's settings, completed with defaults.
     static func optimizerObject(_ value: Any) throws -> [String: Any] {
-        let defaults: [String: OptimizerKind] = ["adamW": .adamW(), "sgd": .sgd()]
+        let defaults: [String: OptimizerKind] = ["adamW": .adamW(), "adamW8bit": .adamW8bit(), "sgd": .sgd()]
         func complete(_ name: String, _ settings: [String: Any]) throws -> [String: Any] {
             guard let kind = defaults.first(where: { $0.key.lowercased() == name.lowercased() }) else {
-                throw CLIError("unknown optimizer \"\(name)\" (adamW or sgd)")
+                throw CLIError("unknown optimizer \"\(name)\" (adamW, adamW8bit or sgd)")
             }
             var full = try jsonObject(kind.value)[kind.key] as? [String: Any] ?? [:]
             if let key = settings.keys.sorted().first(where: { full[$0] == nil }) {
@@ -136,7 +136,7 @@ struct FinetuneConfigFile {
            let settings = settings as? [String: Any] {
             return try complete(name, settings)
         }
-        throw CLIError("\"training.optimizer\" must be \"adamW\", \"sgd\" or an object like {\"adamW\": {\"weightDecay\": 0}}")
+        throw CLIError("\"training.optimizer\" must be \"adamW\", \"adamW8bit\", \"sgd\" or an object like {\"adamW\": {\"weightDecay\": 0}}")
     }
 
     /// Rejects keys that are not stored properties of `value`'s type (its coding keys).

@@ -68,6 +68,10 @@ public protocol CausalLanguageModel: Module {
     /// values are appended (no autodiff through the cache). Returns logits [rows, V] for the
     /// selected positions — the input's own tokens, never a learned prefix's virtual positions.
     func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor
+    /// Runs the model without a cache up to, not including, the output head: the selected rows'
+    /// final hidden states and the head, so a training loss can apply the head chunk by chunk.
+    /// `hiddenRows(input).logits` equals `forward(input, cache: nil)`.
+    func hiddenRows(_ input: ModelInput) throws -> HiddenRows
     /// Learned virtual positions put before every sequence (`prompt_encoder`: prompt or prefix
     /// tuning), if any.
     var sequencePrefix: (any SequencePrefix)? { get set }
@@ -119,6 +123,11 @@ public struct ModelDescription: Sendable, Codable, Equatable {
 }
 
 extension CausalLanguageModel {
+    /// Default for models without a separate head: the logits themselves, behind the identity head.
+    public func hiddenRows(_ input: ModelInput) throws -> HiddenRows {
+        HiddenRows(hidden: try forward(input, cache: nil), head: .identity)
+    }
+
     /// Runs the model on `input` without a cache (every position computed from scratch).
     public func forward(_ input: ModelInput) throws -> Tensor { try forward(input, cache: nil) }
 

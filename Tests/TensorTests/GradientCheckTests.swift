@@ -170,6 +170,18 @@ final class GradientCheckTests: XCTestCase {
         check("crossEntropy normalizer", [logits]) { Tensor.crossEntropy(logits: $0[0], targets: [3, 1, -100, 10, 7], normalizer: 13) }
     }
 
+    func testLinearCrossEntropy() {
+        let hidden = randn([5, 6], seed: 26), weight = randn([11, 6], seed: 27)
+        for chunk in [1, 2, 5] {
+            check("linearCrossEntropy chunk \(chunk)", [hidden, weight]) {
+                Tensor.linearCrossEntropy($0[0], weight: $0[1], targets: [3, -100, 0, 10, 7], chunkRows: chunk)
+            }
+        }
+        check("linearCrossEntropy normalizer", [hidden, weight]) {
+            Tensor.linearCrossEntropy($0[0], weight: $0[1], targets: [3, 1, -100, 10, 7], normalizer: 13, chunkRows: 2) * 1.7
+        }
+    }
+
     func testShapeOps() {
         let a = randn([2, 3, 4], seed: 25)
         check("reshape", [a]) { $0[0].reshaped([4, -1]) }

@@ -45,6 +45,34 @@ final class ObjectiveTests: XCTestCase {
         TrainingConfiguration(maxSteps: steps, learningRate: 1e-2, decay: .constant, maxGradientNorm: nil)
     }
 
+    // MARK: - Cross-entropy
+
+    /// The trainer's cross-entropy fuses the output head with the loss when the head is dense: its
+    /// loss and every gradient equal those of the materialised logits, for an untied head, tied
+    /// heads (Llama 3 style and GPT-2) and a LoRA-adapted model.
+    func testFusedHeadCrossEntropyEqualsMaterializedLogits() throws {
+        for name in ["llama", "llama3-tied", "gpt2", "qwen2-lora"] {
+            let model = name == "qwen2-lora" ? try withLoRA(try LanguageModel.loadModel(from: Fixtures.tinyModel("qwen2")))
+                : try LanguageModel.loadModel(from: Fixtures.tinyModel(name))
+            if name != "qwen2-lora" { model.setTrainable(true) }
+            let batch = batches(1, seed: 5)[0]
+            let trainer = try Trainer(model: model, configuration: config())
+            let context = ObjectiveContext(model: model, batch: batch, normalizer: Float(batch.targetCount),
+                                           parameters: trainer.trainableParameters)
+            XCTAssertNotNil(try context.studentRows().head.denseWeight, "\(name): a dense head")
+            let fused = try trainer.gradients(of: batch)
+            let logits = try model.forward(batch.modelInput(logits: .rows(context.targetRows)), cache: nil)
+            let loss = Tensor.crossEntropy(logits: logits, targets: context.targets, normalizer: Float(batch.targetCount))
+            let fusedLoss = try CrossEntropyObjective().loss(in: context).loss
+            XCTAssertEqual(fusedLoss.item, loss.item, accuracy: 1e-5, name)
+            let grads = loss.gradients()
+            var reference: [String: Tensor] = [:]
+            for (n, p) in trainer.trainableParameters { reference[n] = grads[p] }
+            XCTAssertEqual(Set(fused.keys), Set(reference.keys), name)
+            XCTAssertLessThan(maxAbsoluteError(flat(fused), flat(reference)), 1e-5, name)
+        }
+    }
+
     // MARK: - Composition
 
     func testWeightedSumCombinesLossesAndGradientsAndReportsEachTerm() throws {

@@ -255,16 +255,29 @@ public final class GPT2Model: CausalLanguageModel {
 
     public func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor {
         let plan = try beginForward(input, cache: cache)
-        let run = {
-            let tokens = plan.withPrefix(self.transformer.wte(input.tokens, shape: [plan.batch, plan.length]))
-            var h = tokens + self.transformer.wpe(plan.positions, shape: [plan.batch, tokens.shape[1]])
-            for (i, block) in self.transformer.h.items.enumerated() {
-                let context = plan.context(layer: i, cache: cache)
-                h = plan.checkpointing(h, block: block) { block($0, context: context) }
-            }
-            let rows = self.transformer.lnF(self.endForward(h, plan: plan, input: input, cache: cache))
-            return Tensor.linear(rows, weight: self.transformer.wte.weight.tensor)
-        }
+        let run = { self.outputHead(self.finalHidden(input, plan: plan, cache: cache)) }
         return cache == nil ? run() : GradientMode.withoutGradients(run)
+    }
+
+    public func hiddenRows(_ input: ModelInput) throws -> HiddenRows {
+        let plan = try beginForward(input, cache: nil)
+        return HiddenRows(hidden: finalHidden(input, plan: plan, cache: nil), head: outputHead)
+    }
+
+    /// The head tied to `wte`.
+    var outputHead: OutputHead {
+        let table = transformer.wte.weight.tensor
+        return OutputHead(denseWeight: table) { Tensor.linear($0, weight: table) }
+    }
+
+    /// The blocks and the final norm: the selected rows' hidden states [N, C].
+    private func finalHidden(_ input: ModelInput, plan: ForwardPlan, cache: KVCache?) -> Tensor {
+        let tokens = plan.withPrefix(transformer.wte(input.tokens, shape: [plan.batch, plan.length]))
+        var h = tokens + transformer.wpe(plan.positions, shape: [plan.batch, tokens.shape[1]])
+        for (i, block) in transformer.h.items.enumerated() {
+            let context = plan.context(layer: i, cache: cache)
+            h = plan.checkpointing(h, block: block) { block($0, context: context) }
+        }
+        return transformer.lnF(endForward(h, plan: plan, input: input, cache: cache))
     }
 }

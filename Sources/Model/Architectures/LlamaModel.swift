@@ -265,15 +265,32 @@ public final class LlamaModel: CausalLanguageModel {
 
     public func forward(_ input: ModelInput, cache: KVCache?) throws -> Tensor {
         let plan = try beginForward(input, cache: cache)
-        let run = {
-            var h = plan.withPrefix(self.backbone.embedTokens(input.tokens, shape: [plan.batch, plan.length]))
-            for (i, layer) in self.backbone.layers.items.enumerated() {
-                let context = plan.context(layer: i, cache: cache)
-                h = plan.checkpointing(h, block: layer) { layer($0, context: context) }
-            }
-            let rows = self.backbone.norm(self.endForward(h, plan: plan, input: input, cache: cache))
-            return self.lmHead.map { $0(rows) } ?? self.backbone.embedTokens.project(rows)
-        }
+        let run = { self.outputHead(self.finalHidden(input, plan: plan, cache: cache)) }
         return cache == nil ? run() : GradientMode.withoutGradients(run)
+    }
+
+    public func hiddenRows(_ input: ModelInput) throws -> HiddenRows {
+        let plan = try beginForward(input, cache: nil)
+        return HiddenRows(hidden: finalHidden(input, plan: plan, cache: nil), head: outputHead)
+    }
+
+    /// `lm_head`, or the tied embedding.
+    var outputHead: OutputHead {
+        if let head = lmHead {
+            let dense = (head as? Linear).flatMap { $0.bias == nil ? $0.weight.tensor : nil }
+            return OutputHead(denseWeight: dense) { head($0) }
+        }
+        let embed = backbone.embedTokens
+        return OutputHead(denseWeight: (embed as? Embedding)?.weight.tensor) { embed.project($0) }
+    }
+
+    /// The blocks and the final norm: the selected rows' hidden states [N, C].
+    private func finalHidden(_ input: ModelInput, plan: ForwardPlan, cache: KVCache?) -> Tensor {
+        var h = plan.withPrefix(backbone.embedTokens(input.tokens, shape: [plan.batch, plan.length]))
+        for (i, layer) in backbone.layers.items.enumerated() {
+            let context = plan.context(layer: i, cache: cache)
+            h = plan.checkpointing(h, block: layer) { layer($0, context: context) }
+        }
+        return backbone.norm(endForward(h, plan: plan, input: input, cache: cache))
     }
 }

@@ -10,22 +10,23 @@ public enum BlockwiseQuantization {
 
     /// The lookup table of the signed dynamic map, built once.
     static let signedTable = lookupTable(for: DynamicQuantizationMap.signed)
+    /// The lookup table of the unsigned dynamic map, built once.
+    static let unsignedTable = lookupTable(for: DynamicQuantizationMap.unsigned)
 
     /// Codes and per-block absmax of `values`; `code` must hold 256 sorted values.
     public static func quantize(_ values: [Float], code: [Float], blockSize: Int) -> (codes: [UInt8], absmax: [Float]) {
         precondition(code.count == 256 && blockSize > 0, "blockwise quantization needs a 256-value code")
-        let table = code == DynamicQuantizationMap.signed ? signedTable : lookupTable(for: code)
+        let quantizer = BlockQuantizer(code: code)
         let n = values.count, blocks = (n + blockSize - 1) / blockSize
         var codes = [UInt8](repeating: 0, count: n)
         var absmax = [Float](repeating: 0, count: blocks)
-        for b in 0..<blocks {
-            let range = (b * blockSize)..<min(n, (b + 1) * blockSize)
-            var m: Float = 0
-            for i in range { m = Swift.max(m, abs(values[i])) }  // NaN-ignoring, as bitsandbytes
-            absmax[b] = m
-            guard m != 0 else { continue }
-            let inverse = 1 / m
-            for i in range { codes[i] = table[tableIndex(values[i] * inverse)] }
+        values.withUnsafeBufferPointer { v in
+            codes.withUnsafeMutableBufferPointer { c in
+                for b in 0..<blocks {
+                    let lo = b * blockSize, count = min(n, lo + blockSize) - lo
+                    absmax[b] = quantizer.quantize(v.baseAddress! + lo, count: count, into: c.baseAddress! + lo)
+                }
+            }
         }
         return (codes, absmax)
     }
@@ -53,5 +54,35 @@ public enum BlockwiseQuantization {
             table[i] = UInt8(c)
         }
         return table
+    }
+}
+
+/// Quantizes one block at a time against a 256-value code, as ``BlockwiseQuantization/quantize(_:code:blockSize:)``
+/// does for a whole array: for code that updates blockwise state in place (``AdamW8bit``).
+public struct BlockQuantizer: Sendable {
+    /// The 256 sorted code values.
+    public let code: [Float]
+    private let table: [UInt8]
+
+    /// A quantizer for `code` (256 sorted values); the dynamic maps' tables are shared.
+    public init(code: [Float]) {
+        precondition(code.count == 256, "blockwise quantization needs a 256-value code")
+        self.code = code
+        table = code == DynamicQuantizationMap.signed ? BlockwiseQuantization.signedTable
+            : code == DynamicQuantizationMap.unsigned ? BlockwiseQuantization.unsignedTable
+            : BlockwiseQuantization.lookupTable(for: code)
+    }
+
+    /// Writes the codes of `count` values to `codes` and returns their absmax (NaN-ignoring, as
+    /// bitsandbytes); an all-zero block gets code 0.
+    public func quantize(_ values: UnsafePointer<Float>, count: Int, into codes: UnsafeMutablePointer<UInt8>) -> Float {
+        var m: Float = 0
+        for i in 0..<count { m = Swift.max(m, abs(values[i])) }
+        guard m != 0 else { codes.update(repeating: 0, count: count); return 0 }
+        let inverse = 1 / m
+        table.withUnsafeBufferPointer { t in
+            for i in 0..<count { codes[i] = t[BlockwiseQuantization.tableIndex(values[i] * inverse)] }
+        }
+        return m
     }
 }

@@ -8,8 +8,6 @@ public struct CrossEntropyObjective: TrainingObjective {
     public init(name: String = "ce") { self.name = name }
 
     public func loss(in context: ObjectiveContext) throws -> ObjectiveValue {
-        let logits = try context.studentLogits()
-        return ObjectiveValue(Tensor.crossEntropy(logits: logits, targets: context.targets, normalizer: context.normalizer),
-                              name: name)
+        ObjectiveValue(try context.studentCrossEntropy(), name: name)
     }
 }

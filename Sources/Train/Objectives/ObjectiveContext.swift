@@ -22,6 +22,7 @@ public final class ObjectiveContext {
     public let targetRows: [Int]
     /// The token each of ``targetRows`` must predict.
     public let targets: [Int32]
+    private var cachedRows: HiddenRows?
     private var cachedLogits: Tensor?
 
     /// A context for `batch`.
@@ -43,11 +44,35 @@ public final class ObjectiveContext {
         batch.modelInput(logits: logits)
     }
 
-    /// The student's logits [targets, V] at ``targetRows``, recorded for autodiff; computed on first use.
+    /// The student's final hidden states [targets, C] at ``targetRows`` and its output head,
+    /// recorded for autodiff; computed on first use and shared by every term.
+    public func studentRows() throws -> HiddenRows {
+        if let cachedRows { return cachedRows }
+        let rows = try model.hiddenRows(input(logits: .rows(targetRows)))
+        cachedRows = rows
+        return rows
+    }
+
+    /// The student's logits [targets, V] at ``targetRows``, recorded for autodiff; computed on
+    /// first use (terms that only need the cross-entropy use ``studentCrossEntropy()``, which
+    /// never holds them whole).
     public func studentLogits() throws -> Tensor {
         if let cachedLogits { return cachedLogits }
-        let logits = try model.forward(input(logits: .rows(targetRows)), cache: nil)
+        let logits = try studentRows().logits
         cachedLogits = logits
         return logits
+    }
+
+    /// Σ −log p(target) / ``normalizer`` of the student (differentiable). With a dense head and
+    /// no other term holding the logits, the head's product is fused with the loss
+    /// ``Tensor/linearCrossEntropy(_:weight:targets:normalizer:chunkRows:)`` so the [targets, V]
+    /// logits never exist whole.
+    public func studentCrossEntropy() throws -> Tensor {
+        if let cachedLogits { return Tensor.crossEntropy(logits: cachedLogits, targets: targets, normalizer: normalizer) }
+        let rows = try studentRows()
+        guard let weight = rows.head.denseWeight else {
+            return Tensor.crossEntropy(logits: try studentLogits(), targets: targets, normalizer: normalizer)
+        }
+        return Tensor.linearCrossEntropy(rows.hidden, weight: weight, targets: targets, normalizer: normalizer)
     }
 }

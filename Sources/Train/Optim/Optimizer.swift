@@ -7,6 +7,9 @@ public enum OptimizerKind: Sendable, Codable, Equatable {
     case adamW(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01)
     /// SGD with momentum (PyTorch's `torch.optim.SGD`, dampening 0, not Nesterov).
     case sgd(momentum: Float = 0.9, weightDecay: Float = 0)
+    /// AdamW with blockwise 8-bit moments, as bitsandbytes' `AdamW8bit` (``AdamW8bit``): 2 bytes
+    /// of optimizer state per weight instead of 8.
+    case adamW8bit(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01)
 }
 
 /// Updates parameters from their gradients; each parameter's state is its own.
@@ -23,24 +26,40 @@ public final class Optimizer {
     /// Second-moment buffers by parameter name (AdamW).
     var second: [String: [Float]] = [:]
 
+    /// The 8-bit optimizer that holds the state for ``OptimizerKind/adamW8bit(beta1:beta2:epsilon:weightDecay:)``.
+    let eightBit: AdamW8bit?
+
     /// A fresh optimizer.
-    public init(_ kind: OptimizerKind) { self.kind = kind }
+    public init(_ kind: OptimizerKind) {
+        self.kind = kind
+        if case let .adamW8bit(b1, b2, eps, wd) = kind {
+            eightBit = AdamW8bit(beta1: Double(b1), beta2: Double(b2), epsilon: Double(eps), weightDecay: Double(wd))
+        } else {
+            eightBit = nil
+        }
+    }
+
+    /// Bytes of optimizer state held.
+    public var stateByteCount: Int {
+        eightBit?.stateByteCount ?? 4 * (first.values.reduce(0) { $0 + $1.count } + second.values.reduce(0) { $0 + $1.count })
+    }
 
     /// Applies one update to every parameter that has a gradient, at learning rate `lr`.
     public func update(_ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor], learningRate lr: Float) {
         step += 1
+        if let eightBit { return eightBit.update(parameters, gradients: gradients, learningRate: Double(lr)) }
         for (name, p) in parameters {
             guard let g = gradients[name] else { continue }
             let n = p.value.count
-            var m = first[name] ?? [Float](repeating: 0, count: n)
+            // The moments are mutated where they live: a local copy of a dictionary value would
+            // duplicate each buffer (copy-on-write) for the length of its update.
             switch kind {
             case let .adamW(b1, b2, eps, wd):
-                var v = second[name] ?? [Float](repeating: 0, count: n)
                 let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
                 g.withUnsafeBufferPointer { gp in
                     p.update { w in
-                        m.withUnsafeMutableBufferPointer { mp in
-                            v.withUnsafeMutableBufferPointer { vp in
+                        first[name, default: [Float](repeating: 0, count: n)].withUnsafeMutableBufferPointer { mp in
+                            second[name, default: [Float](repeating: 0, count: n)].withUnsafeMutableBufferPointer { vp in
                                 VectorKernels.adamW(weights: w.baseAddress!, gradients: gp.baseAddress!, firstMoment: mp.baseAddress!,
                                                     secondMoment: vp.baseAddress!, count: n, learningRate: lr, beta1: b1, beta2: b2,
                                                     epsilon: eps, weightDecay: wd, biasCorrection1: bc1, biasCorrection2: bc2)
@@ -48,25 +67,28 @@ public final class Optimizer {
                         }
                     }
                 }
-                second[name] = v
+            case .adamW8bit:
+                break  // handled by `eightBit` above
             case let .sgd(momentum, wd):
                 g.withUnsafeBufferPointer { gp in
                     p.update { w in
-                        for i in 0..<n {
-                            let gi = gp[i] + wd * w[i]
-                            // PyTorch initialises the buffer with the first gradient.
-                            m[i] = step == 1 || momentum == 0 ? gi : momentum * m[i] + gi
-                            w[i] -= lr * m[i]
+                        first[name, default: [Float](repeating: 0, count: n)].withUnsafeMutableBufferPointer { m in
+                            for i in 0..<n {
+                                let gi = gp[i] + wd * w[i]
+                                // PyTorch initialises the buffer with the first gradient.
+                                m[i] = step == 1 || momentum == 0 ? gi : momentum * m[i] + gi
+                                w[i] -= lr * m[i]
+                            }
                         }
                     }
                 }
             }
-            first[name] = m
         }
     }
 
     /// The state as named tensors plus the step count, for checkpoints.
     public func stateTensors() -> [String: Tensor] {
+        if let eightBit { return eightBit.stateTensors() }
         var out: [String: Tensor] = [:]
         for (k, v) in first { out["first." + k] = try? Tensor(shape: [v.count], values: v) }
         for (k, v) in second { out["second." + k] = try? Tensor(shape: [v.count], values: v) }
@@ -78,6 +100,11 @@ public final class Optimizer {
     public func restore(tensors: [String: Tensor], step: Int, parameters: [(name: String, parameter: Parameter)]) throws {
         func bad(_ s: String) -> TrainingError { .badCheckpoint("optimizer state: \(s)") }
         guard step >= 0 else { throw bad("negative step \(step)") }
+        if let eightBit {
+            try eightBit.restore(tensors: tensors, step: step, parameters: parameters)
+            self.step = step
+            return
+        }
         let sizes = Dictionary(parameters.map { ($0.name, $0.parameter.value.count) }, uniquingKeysWith: { a, _ in a })
         var newFirst: [String: [Float]] = [:], newSecond: [String: [Float]] = [:]
         for (key, t) in tensors {
@@ -108,6 +135,9 @@ public func clipGradientNorm(_ gradients: inout [String: Tensor], maxNorm: Float
     let norm = Float(total.squareRoot())
     // PyTorch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1.
     let coefficient = maxNorm / (norm + 1e-6)
-    if coefficient < 1 { for (k, g) in gradients { gradients[k] = g * coefficient } }
+    // One entry at a time, so each unscaled gradient is released as its scaled copy replaces it.
+    if coefficient < 1 {
+        for k in Array(gradients.keys) { if let g = gradients[k] { gradients[k] = g * coefficient } }
+    }
     return norm
 }
