@@ -108,6 +108,10 @@ public struct ModelDescription: Sendable, Codable, Equatable {
     /// Longest supported sequence.
     public var maxPositions: Int
 
+    /// The largest size a configuration may give (vocabulary, widths, layers, heads, positions):
+    /// 2²⁴, far above any real model and low enough that products of sizes cannot overflow.
+    public static let sizeLimit = 1 << 24
+
     /// A description from its parts.
     public init(modelType: String, vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int,
                 kvHeadCount: Int, headDimension: Int, maxPositions: Int) {

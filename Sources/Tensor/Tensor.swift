@@ -25,7 +25,8 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor of `shape` with uninitialised contents, for ops that fill every element.
     static func uninitialized(_ shape: [Int]) -> Tensor {
-        Tensor(shape: shape, storage: TensorStorage(uninitializedCount: shape.reduce(1, *)))
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        return Tensor(shape: shape, storage: TensorStorage(uninitializedCount: shape.reduce(1, *)))
     }
 
     /// Creates a tensor from row-major values; throws when `values.count` does not match `shape`.

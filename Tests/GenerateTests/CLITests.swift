@@ -233,6 +233,25 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// `--optimizer adamw8bit` (and `"adamW8bit"` in a config file): full fine-tuning keeps 8-bit
+    /// moments for the large tensors in its checkpoints, and resuming gives the uninterrupted result.
+    func testFinetuneWithEightBitAdamWCheckpointsAndResumes() throws {
+        let full = scratch.appendingPathComponent("full8").path, resumed = scratch.appendingPathComponent("resumed8").path
+        let config = try write("{\"training\": {\"optimizer\": {\"adamW8bit\": {\"weightDecay\": 0}}}}", to: "adamw8bit.json")
+        let common = ["finetune", "--model", model, "--data", fixture("train.jsonl"), "--max-steps", "4", "--lr", "1e-3",
+                      "--batch-size", "3", "--method", "full", "--seed", "9"]
+        try succeed(common + ["--config", config, "--output", full, "--save-every", "2"])
+        let state = try SafetensorsFile(contentsOf: URL(fileURLWithPath: full + "/checkpoints/checkpoint-2/optimizer.safetensors"))
+        XCTAssertTrue(state.tensorNames.contains { $0.hasPrefix("state1.") }, "\(state.tensorNames)")
+        XCTAssertTrue(state.tensorNames.contains { $0.hasPrefix("first.") }, "small tensors keep Float32 moments")
+        try succeed(common + ["--optimizer", "adamw8bit", "--weight-decay", "0", "--output", resumed,
+                              "--resume", full + "/checkpoints/checkpoint-2"])
+        let a = try SafetensorsFile(contentsOf: URL(fileURLWithPath: full + "/model.safetensors"))
+        let b = try SafetensorsFile(contentsOf: URL(fileURLWithPath: resumed + "/model.safetensors"))
+        XCTAssertEqual(a.tensorNames.sorted(), b.tensorNames.sorted())
+        for name in a.tensorNames { XCTAssertEqual(try a.tensor(named: name).scalars, try b.tensor(named: name).scalars, name) }
+    }
+
     // MARK: - merge, generate, chat, tokenize, inspect
 
     /// A merged folder scores exactly like base + adapter.

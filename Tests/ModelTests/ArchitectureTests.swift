@@ -76,6 +76,24 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertThrowsError(try model.forward(ModelInput(tokens: [Int32](repeating: 1, count: 65)), cache: nil))
     }
 
+    /// Sizes that are not positive, or so large that products of them would overflow, are refused
+    /// by validation (fuzz: a GPT-2 `n_inner` of −31 reached the weight initialiser).
+    func testImplausibleSizesAreRefusedByValidation() throws {
+        func fails(_ json: String, as type: (some Decodable & ValidatableConfiguration).Type) {
+            XCTAssertThrowsError(try JSONDecoder().decode(type, from: Data(json.utf8)).validate(), json) {
+                guard case .invalidConfiguration = $0 as? ModelLoadError else { return XCTFail("\(json): \($0)") }
+            }
+        }
+        let gpt2 = #"{"model_type": "gpt2", "vocab_size": 97, "n_embd": 32, "n_head": 4, "n_layer": 2, "n_positions": 64"#
+        fails(gpt2 + #", "n_inner": -31}"#, as: GPT2Configuration.self)
+        fails(gpt2 + #", "n_inner": 0}"#, as: GPT2Configuration.self)
+        fails(#"{"model_type": "gpt2", "vocab_size": 97, "n_embd": 4611686018427387904, "n_head": 4, "n_layer": 2, "n_positions": 64}"#,
+              as: GPT2Configuration.self)
+        var llama = try String(contentsOf: Fixtures.tinyModel("llama").appendingPathComponent("config.json"), encoding: .utf8)
+        llama = llama.replacingOccurrences(of: "\"intermediate_size\": 48", with: "\"intermediate_size\": 4611686018427387904")
+        fails(llama, as: LlamaConfiguration.self)
+    }
+
     func testUnknownArchitectureAndMissingFilesAreTypedErrors() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-arch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -99,3 +117,8 @@ final class ArchitectureTests: XCTestCase {
         }
     }
 }
+
+/// A configuration with a `validate()` (both architectures').
+protocol ValidatableConfiguration { func validate() throws }
+extension GPT2Configuration: ValidatableConfiguration {}
+extension LlamaConfiguration: ValidatableConfiguration {}

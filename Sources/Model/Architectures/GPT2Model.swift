@@ -53,6 +53,11 @@ public struct GPT2Configuration: Codable, Sendable, Equatable {
               hiddenSize % headCount == 0 else {
             throw ModelLoadError.invalidConfiguration("GPT-2 sizes must be positive and n_embd divisible by n_head")
         }
+        if let inner = innerSize, inner <= 0 { throw ModelLoadError.invalidConfiguration("n_inner \(inner) must be positive") }
+        let limit = ModelDescription.sizeLimit
+        guard [vocabularySize, hiddenSize, layerCount, headCount, maxPositions, innerSize ?? 0].allSatisfy({ $0 <= limit }) else {
+            throw ModelLoadError.invalidConfiguration("GPT-2 sizes must be at most \(limit)")
+        }
         guard ["gelu_new", "gelu", "gelu_pytorch_tanh"].contains(activation) else {
             throw ModelLoadError.invalidConfiguration("unsupported activation_function '\(activation)'")
         }

@@ -140,6 +140,10 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         func fail(_ why: String) -> ModelLoadError { .invalidConfiguration(why) }
         guard vocabularySize > 0, hiddenSize > 0, intermediateSize > 0, layerCount > 0, headCount > 0, kvHeadCount > 0,
               headDimension > 0, maxPositions > 0 else { throw fail("sizes must be positive") }
+        // Far above any real model, and low enough that no product of sizes overflows.
+        let limit = ModelDescription.sizeLimit
+        guard [vocabularySize, hiddenSize, intermediateSize, layerCount, headCount, kvHeadCount, headDimension, maxPositions]
+            .allSatisfy({ $0 <= limit }) else { throw fail("sizes must be at most \(limit)") }
         if let w = slidingWindow, w <= 0 { throw fail("sliding_window \(w) must be positive") }
         guard headCount % kvHeadCount == 0 else { throw fail("num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(kvHeadCount)") }
         guard headDimension % 2 == 0 else { throw fail("head dimension \(headDimension) must be even for rotary embeddings") }
