@@ -8,16 +8,20 @@ public struct OutputHead {
     /// (``Tensor/linearCrossEntropy(_:weight:targets:normalizer:chunkRows:)``); nil when an adapter,
     /// a quantized format or a bias sits in the head.
     public let denseWeight: Tensor?
+    /// Every parameter `apply` reads (the trainable ones receive gradients from a chunked loss).
+    public let parameters: [Parameter]
     private let apply: (Tensor) -> Tensor
 
-    /// A head applying `apply`; pass `denseWeight` only when `apply(x)` is `x · denseWeightᵀ`.
-    public init(denseWeight: Tensor?, apply: @escaping (Tensor) -> Tensor) {
+    /// A head applying `apply`, which reads `parameters`; pass `denseWeight` only when `apply(x)`
+    /// is `x · denseWeightᵀ`.
+    public init(denseWeight: Tensor?, parameters: [Parameter], apply: @escaping (Tensor) -> Tensor) {
         self.denseWeight = denseWeight
+        self.parameters = parameters
         self.apply = apply
     }
 
     /// The head that leaves its input unchanged (for models whose forward pass already ends in logits).
-    public static var identity: OutputHead { OutputHead(denseWeight: nil) { $0 } }
+    public static var identity: OutputHead { OutputHead(denseWeight: nil, parameters: []) { $0 } }
 
     /// Logits [N, V] of hidden rows [N, C] (differentiable).
     public func callAsFunction(_ hidden: Tensor) -> Tensor { apply(hidden) }

@@ -36,7 +36,7 @@ public enum GradientMode {
     @TaskLocal static var suspended = false
 
     /// Whether ops record the graph right now (enabled and not inside a checkpointed forward).
-    static var isRecording: Bool { enabled && !suspended }
+    public static var isRecording: Bool { enabled && !suspended }
 
     /// Whether ops record the autodiff graph in the current task (false inside
     /// ``withoutGradients(_:)-…``): training code may also read it as "in training mode".

@@ -73,6 +73,34 @@ final class ObjectiveTests: XCTestCase {
         }
     }
 
+    /// A head that is not a dense product (LoRA on `lm_head`, a trained copy of it) runs chunk by
+    /// chunk with its gradients taken per chunk: loss and every gradient equal the whole logits'.
+    func testChunkedCrossEntropyOfAdaptedHeadEqualsWholeLogits() throws {
+        let lora = LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "lm_head"]), initialization: .gaussian)
+        var saved = LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["v_proj"]), initialization: .gaussian)
+        saved.modulesToSave = ["lm_head"]
+        for (label, config) in [("lora on lm_head", lora), ("modules_to_save lm_head", saved)] {
+            let model = try LanguageModel.loadModel(from: Fixtures.tinyModel("llama"))
+            try Adapters.apply(config, to: model, seed: 3)
+            var rng = SeededRandom(seed: 4)
+            for (_, p) in Trainer.trainable(in: model) { try p.assign(Tensor.normal(p.shape, std: 0.3, using: &rng)) }
+            let batch = batches(1, seed: 5, rows: 3)[0]
+            let n = Float(batch.targetCount)
+            let context = ObjectiveContext(model: model, batch: batch, normalizer: n, parameters: Trainer.trainable(in: model))
+            let rows = try context.studentRows()
+            XCTAssertNil(rows.head.denseWeight, label)
+            let chunked = rows.crossEntropy(targets: context.targets, normalizer: n, chunkRows: 4)
+            let whole = Tensor.crossEntropy(logits: rows.logits, targets: context.targets, normalizer: n)
+            XCTAssertEqual(chunked.item, whole.item, accuracy: 1e-5, label)
+            let gc = chunked.gradients(), gw = whole.gradients()
+            XCTAssertEqual(gc.count, gw.count, label)
+            for (name, p) in Trainer.trainable(in: model) {
+                guard let a = gc[p], let b = gw[p] else { XCTFail("\(label): no gradient for \(name)"); continue }
+                XCTAssertLessThan(maxAbsoluteError(a.scalars, b.scalars), 1e-5, "\(label): \(name)")
+            }
+        }
+    }
+
     // MARK: - Composition
 
     func testWeightedSumCombinesLossesAndGradientsAndReportsEachTerm() throws {

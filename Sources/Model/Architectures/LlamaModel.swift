@@ -278,10 +278,12 @@ public final class LlamaModel: CausalLanguageModel {
     var outputHead: OutputHead {
         if let head = lmHead {
             let dense = (head as? Linear).flatMap { $0.bias == nil ? $0.weight.tensor : nil }
-            return OutputHead(denseWeight: dense) { head($0) }
+            return OutputHead(denseWeight: dense, parameters: head.namedParameters().map(\.parameter)) { head($0) }
         }
         let embed = backbone.embedTokens
-        return OutputHead(denseWeight: (embed as? Embedding)?.weight.tensor) { embed.project($0) }
+        return OutputHead(denseWeight: (embed as? Embedding)?.weight.tensor, parameters: embed.namedParameters().map(\.parameter)) {
+            embed.project($0)
+        }
     }
 
     /// The blocks and the final norm: the selected rows' hidden states [N, C].

@@ -63,16 +63,12 @@ public final class ObjectiveContext {
         return logits
     }
 
-    /// Σ −log p(target) / ``normalizer`` of the student (differentiable). With a dense head and
-    /// no other term holding the logits, the head's product is fused with the loss
-    /// ``Tensor/linearCrossEntropy(_:weight:targets:normalizer:chunkRows:)`` so the [targets, V]
-    /// logits never exist whole.
+    /// Σ −log p(target) / ``normalizer`` of the student (differentiable). Unless another term
+    /// already holds the logits, the head and the loss run chunk by chunk
+    /// (``HiddenRows/crossEntropy(targets:normalizer:chunkRows:)``), so the [targets, V] logits
+    /// never exist whole.
     public func studentCrossEntropy() throws -> Tensor {
         if let cachedLogits { return Tensor.crossEntropy(logits: cachedLogits, targets: targets, normalizer: normalizer) }
-        let rows = try studentRows()
-        guard let weight = rows.head.denseWeight else {
-            return Tensor.crossEntropy(logits: try studentLogits(), targets: targets, normalizer: normalizer)
-        }
-        return Tensor.linearCrossEntropy(rows.hidden, weight: weight, targets: targets, normalizer: normalizer)
+        return try studentRows().crossEntropy(targets: targets, normalizer: normalizer)
     }
 }
