@@ -41,7 +41,7 @@ public enum LanguageModel {
 
     static func loadFolder(_ folder: URL) throws -> any CausalLanguageModel {
         let configURL = folder.appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: configURL) else { throw ModelLoadError.missingFile(configURL.path) }
+        guard let data = try? FileBytes.read(configURL) else { throw ModelLoadError.missingFile(configURL.path) }
         let architecture = try ArchitectureRegistry.forConfiguration(try modelType(in: data, path: configURL.path))
         return try architecture.build(configuration: data, path: configURL.path, weights: try ShardedSafetensors(folder: folder))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// The tokenizer (`tokenizer.*`) and descriptive (`general.*`) GGUF keys of an exported model,
 /// taken from where the model was loaded.
@@ -75,7 +76,7 @@ enum GGUFTokenizerMetadata {
 
     /// The `model.merges` of a `tokenizer.json` as "left right" lines (the list form `["a", "b"]` joined).
     private static func mergeLines(_ url: URL) throws -> [String] {
-        let root = try HuggingFaceTokenizerLoader.parseObject(try Data(contentsOf: url), fileName: url.lastPathComponent)
+        let root = try HuggingFaceTokenizerLoader.parseObject(try FileBytes.read(url), fileName: url.lastPathComponent)
         guard let model = root["model"] as? [String: Any], let merges = model["merges"] as? [Any] else {
             throw TokenizerError.missingKey("model.merges")
         }

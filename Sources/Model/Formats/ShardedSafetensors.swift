@@ -42,7 +42,7 @@ public struct ShardedSafetensors: WeightArchive {
     private static func openIndexed(folder: URL, index indexURL: URL) throws -> ([SafetensorsFile], [String: Int]) {
         struct Index: Decodable { var weight_map: [String: String] }
         let index: Index
-        do { index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: indexURL)) } catch {
+        do { index = try JSONDecoder().decode(Index.self, from: FileBytes.read(indexURL)) } catch {
             throw ModelLoadError.malformedFile(path: indexURL.path, reason: "\(error)")
         }
         let shards = Set(index.weight_map.values).sorted()

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Loads a model's tokenizer from whatever file it comes in.
 public enum TokenizerLoader {
@@ -61,7 +62,7 @@ public enum TokenizerLoader {
 
     private static func read(_ url: URL) throws -> Data {
         do {
-            return try Data(contentsOf: url, options: .mappedIfSafe)
+            return try FileBytes.read(url, mapped: true)
         } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }

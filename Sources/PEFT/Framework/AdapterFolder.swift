@@ -19,7 +19,7 @@ public struct AdapterFolder {
         self.url = url
         let method = try Self.identify(url)
         let configURL = url.appendingPathComponent(method.configurationFileName)
-        let data = try Data(contentsOf: configURL)
+        let data = try FileBytes.read(configURL)
         do { configuration = try method.decodeConfiguration(from: data) } catch let e as AdapterError {
             throw e
         } catch {

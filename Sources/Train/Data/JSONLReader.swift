@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Records read from a JSONL source, with the lines that had to be skipped.
 public struct LoadedDataset: Sendable, Hashable {
@@ -47,7 +48,7 @@ public enum JSONLReader {
     public static func read(contentsOf url: URL, format: DataFormat? = nil) throws -> LoadedDataset {
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
+            data = try FileBytes.read(url, mapped: true)
         } catch {
             throw DataError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }

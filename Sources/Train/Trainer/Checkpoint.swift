@@ -69,9 +69,7 @@ extension Trainer {
     /// Loads a checkpoint written by ``saveCheckpoint(in:)`` into this trainer and its model.
     public func restore(from checkpoint: URL) throws {
         let stateURL = checkpoint.appendingPathComponent(CheckpointFile.state)
-        // An empty file is refused before reading (Foundation's reader leaks a buffer on empty files).
-        let size = (try? FileManager.default.attributesOfItem(atPath: stateURL.path)[.size] as? Int) ?? nil
-        guard let size, size > 0, let data = try? Data(contentsOf: stateURL) else {
+        guard let data = try? FileBytes.read(stateURL), !data.isEmpty else {
             throw TrainingError.badCheckpoint("cannot read \(stateURL.path)")
         }
         let state: TrainerState
