@@ -57,6 +57,32 @@ final class EightBitOptimizerTests: XCTestCase {
         XCTAssertLessThan(trainer.optimizer.stateByteCount, 8 * weights / 3, "about 2 bytes of state per large weight")
     }
 
+    /// Clipping scales gradients inside the update: for every optimizer the result equals an
+    /// update with pre-scaled gradients, bit for bit (sizes above and below the 8-bit threshold
+    /// and AdamW's scratch slice).
+    func testGradientScaleEqualsPrescaledGradients() throws {
+        var rng = SeededRandom(seed: 12)
+        let sizes = ["big": 40_000, "small": 100]
+        let start = sizes.mapValues { Tensor.normal([$0], using: &rng) }
+        let grads = sizes.mapValues { Tensor.normal([$0], using: &rng) }
+        for kind in [OptimizerKind.adamW(), .sgd(momentum: 0.9, weightDecay: 0.1), .adamW8bit()] {
+            func run(_ scaleInside: Bool) throws -> [String: [Float]] {
+                let params = start.mapValues { Parameter($0) }
+                let named = params.keys.sorted().map { ($0, params[$0]!) }
+                let optimizer = Optimizer(kind)
+                for _ in 0..<2 {
+                    if scaleInside {
+                        optimizer.update(named, gradients: grads, learningRate: 1e-2, gradientScale: 0.3)
+                    } else {
+                        optimizer.update(named, gradients: grads.mapValues { $0 * 0.3 }, learningRate: 1e-2)
+                    }
+                }
+                return params.mapValues { $0.value.scalars }
+            }
+            XCTAssertEqual(try run(true), try run(false), "\(kind)")
+        }
+    }
+
     func testResumedRunEqualsUninterruptedOne() throws {
         let straight = try model()
         _ = try Trainer(model: straight, configuration: configuration(steps: 4, saveEvery: 2)).fit(train: FixedBatches(batches()))

@@ -64,7 +64,9 @@ public final class AdamW8bit {
     ///
     /// 8-bit state is updated block by block where it lives (decode a block, update it and its
     /// weights, encode it again), so no Float32 copy of a parameter's moments ever exists.
-    public func update(_ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor], learningRate lr: Double) {
+    /// Every gradient is multiplied by `gradientScale` first (gradient clipping without a copy).
+    public func update(_ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor], learningRate lr: Double,
+                       gradientScale: Float = 1) {
         step += 1
         let c1 = 1 - pow(beta1, Double(step)), c2 = (1 - pow(beta2, Double(step))).squareRoot()
         for (name, p) in parameters {
@@ -72,16 +74,16 @@ public final class AdamW8bit {
             let n = gradient.count
             guard n == p.value.count else { continue }
             if n >= minimum8BitSize {
-                updateEightBit(name, p, gradient, learningRate: lr, correction1: c1, correction2: c2)
+                updateEightBit(name, p, gradient, learningRate: lr, correction1: c1, correction2: c2, scale: gradientScale)
             } else {
-                updateFull(name, p, gradient, learningRate: lr, correction1: c1, correction2: c2)
+                updateFull(name, p, gradient, learningRate: lr, correction1: c1, correction2: c2, scale: gradientScale)
             }
         }
     }
 
     /// bitsandbytes' 8-bit blockwise update of one parameter.
     private func updateEightBit(_ name: String, _ p: Parameter, _ gradient: Tensor, learningRate lr: Double,
-                                correction1 c1: Double, correction2 c2: Double) {
+                                correction1 c1: Double, correction2 c2: Double, scale: Float) {
         let n = gradient.count, size = Self.blockSize, blocks = (n + size - 1) / size
         // Taken out of the dictionary so the buffers are uniquely owned and mutate in place.
         var s1: [UInt8], a1: [Float], s2: [UInt8], a2: [Float]
@@ -109,7 +111,7 @@ public final class AdamW8bit {
                                         let lo = b * size, count = Swift.min(n, lo + size) - lo
                                         let (scale1, scale2) = (m1p[b], m2p[b])
                                         for i in 0..<count {
-                                            let gi = g[lo + i]
+                                            let gi = g[lo + i] * scale
                                             m[i] = code1[Int(c1p[lo + i])] * scale1 * b1 + one1 * gi
                                             v[i] = code2[Int(c2p[lo + i])] * scale2 * b2 + one2 * gi * gi
                                             let denominator = v[i].squareRoot() / correction + eps
@@ -131,8 +133,8 @@ public final class AdamW8bit {
 
     /// bitsandbytes' 32-bit update of one (small) parameter.
     private func updateFull(_ name: String, _ p: Parameter, _ gradient: Tensor, learningRate lr: Double,
-                            correction1 c1: Double, correction2 c2: Double) {
-        let g = gradient.scalars, n = g.count
+                            correction1 c1: Double, correction2 c2: Double, scale: Float) {
+        let g = scale == 1 ? gradient.scalars : gradient.scalars.map { $0 * scale }, n = g.count
         var m: [Float], v: [Float]
         if case let .full(s1, s2)? = states.removeValue(forKey: name), s1.count == n, s2.count == n {
             (m, v) = (s1, s2)

@@ -44,10 +44,15 @@ public final class Optimizer {
         eightBit?.stateByteCount ?? 4 * (first.values.reduce(0) { $0 + $1.count } + second.values.reduce(0) { $0 + $1.count })
     }
 
-    /// Applies one update to every parameter that has a gradient, at learning rate `lr`.
-    public func update(_ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor], learningRate lr: Float) {
+    /// Applies one update to every parameter that has a gradient, at learning rate `lr`, with
+    /// every gradient multiplied by `gradientScale` first (gradient clipping without a scaled copy
+    /// of the gradients).
+    public func update(_ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor], learningRate lr: Float,
+                       gradientScale: Float = 1) {
         step += 1
-        if let eightBit { return eightBit.update(parameters, gradients: gradients, learningRate: Double(lr)) }
+        if let eightBit {
+            return eightBit.update(parameters, gradients: gradients, learningRate: Double(lr), gradientScale: gradientScale)
+        }
         for (name, p) in parameters {
             guard let g = gradients[name] else { continue }
             let n = p.value.count
@@ -60,9 +65,22 @@ public final class Optimizer {
                     p.update { w in
                         first[name, default: [Float](repeating: 0, count: n)].withUnsafeMutableBufferPointer { mp in
                             second[name, default: [Float](repeating: 0, count: n)].withUnsafeMutableBufferPointer { vp in
-                                VectorKernels.adamW(weights: w.baseAddress!, gradients: gp.baseAddress!, firstMoment: mp.baseAddress!,
-                                                    secondMoment: vp.baseAddress!, count: n, learningRate: lr, beta1: b1, beta2: b2,
-                                                    epsilon: eps, weightDecay: wd, biasCorrection1: bc1, biasCorrection2: bc2)
+                                let (wb, gb, mb, vb) = (w.baseAddress!, gp.baseAddress!, mp.baseAddress!, vp.baseAddress!)
+                                func adamW(_ g: UnsafePointer<Float>, from offset: Int, count: Int) {
+                                    VectorKernels.adamW(weights: wb + offset, gradients: g, firstMoment: mb + offset,
+                                                        secondMoment: vb + offset, count: count, learningRate: lr, beta1: b1, beta2: b2,
+                                                        epsilon: eps, weightDecay: wd, biasCorrection1: bc1, biasCorrection2: bc2)
+                                }
+                                if gradientScale == 1 { return adamW(gb, from: 0, count: n) }
+                                // Scaled a slice at a time into a small buffer.
+                                let slice = 16_384
+                                withUnsafeTemporaryAllocation(of: Float.self, capacity: slice) { scratch in
+                                    for offset in stride(from: 0, to: n, by: slice) {
+                                        let count = Swift.min(slice, n - offset)
+                                        for i in 0..<count { scratch[i] = gb[offset + i] * gradientScale }
+                                        adamW(scratch.baseAddress!, from: offset, count: count)
+                                    }
+                                }
                             }
                         }
                     }
@@ -74,7 +92,7 @@ public final class Optimizer {
                     p.update { w in
                         first[name, default: [Float](repeating: 0, count: n)].withUnsafeMutableBufferPointer { m in
                             for i in 0..<n {
-                                let gi = gp[i] + wd * w[i]
+                                let gi = gp[i] * gradientScale + wd * w[i]
                                 // PyTorch initialises the buffer with the first gradient.
                                 m[i] = step == 1 || momentum == 0 ? gi : momentum * m[i] + gi
                                 w[i] -= lr * m[i]
@@ -125,19 +143,30 @@ public final class Optimizer {
     }
 }
 
-/// Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.
-public func clipGradientNorm(_ gradients: inout [String: Tensor], maxNorm: Float) -> Float {
+/// The global L2 norm of `gradients`, summed in name order so every process (and every
+/// data-parallel replica) gets the same bits.
+public func gradientNorm(_ gradients: [String: Tensor]) -> Float {
     var total = 0.0
-    // In name order, so every process (and every data-parallel replica) gets the same bits.
     for (_, g) in gradients.sorted(by: { $0.key < $1.key }) {
         total += g.withUnsafeBufferPointer { Double(VectorKernels.sumOfSquares($0.baseAddress!, count: $0.count)) }
     }
-    let norm = Float(total.squareRoot())
-    // PyTorch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1.
+    return Float(total.squareRoot())
+}
+
+/// The factor that brings gradients of global norm `norm` to at most `maxNorm`: PyTorch's
+/// `clip_coef = max_norm / (total_norm + 1e-6)`, applied only when below 1.
+public func clippingScale(norm: Float, maxNorm: Float) -> Float {
     let coefficient = maxNorm / (norm + 1e-6)
+    return coefficient < 1 ? coefficient : 1
+}
+
+/// Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.
+public func clipGradientNorm(_ gradients: inout [String: Tensor], maxNorm: Float) -> Float {
+    let norm = gradientNorm(gradients)
+    let scale = clippingScale(norm: norm, maxNorm: maxNorm)
     // One entry at a time, so each unscaled gradient is released as its scaled copy replaces it.
-    if coefficient < 1 {
-        for k in Array(gradients.keys) { if let g = gradients[k] { gradients[k] = g * coefficient } }
+    if scale < 1 {
+        for k in Array(gradients.keys) { if let g = gradients[k] { gradients[k] = g * scale } }
     }
     return norm
 }

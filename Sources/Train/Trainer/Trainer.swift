@@ -137,11 +137,12 @@ public final class Trainer {
                 terms = names.isEmpty ? [:] : Dictionary(zip(names, scalars.dropFirst().map(Float.init)), uniquingKeysWith: +)
             }
             guard lossSum.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: lossSum) }
-            let norm = configuration.maxGradientNorm.map { clipGradientNorm(&gradients, maxNorm: $0) }
-                ?? clipGradientNorm(&gradients, maxNorm: .infinity)
+            let norm = gradientNorm(gradients)
             guard norm.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: norm) }
+            // Clipping scales the gradients inside the update: no second copy of them.
+            let scale = configuration.maxGradientNorm.map { clippingScale(norm: norm, maxNorm: $0) } ?? 1
             let lr = schedule.rate(at: step)
-            optimizer.update(params, gradients: gradients, learningRate: lr)
+            optimizer.update(params, gradients: gradients, learningRate: lr, gradientScale: scale)
             step += 1
             let seconds = max(1e-9, (clock.now - stepStart).seconds)
             let record = StepRecord(step: step, totalSteps: totalSteps, epoch: cursor.epoch, loss: lossSum, learningRate: lr,
