@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailor-bench",
         abstract: "Benchmarks Tailor; prints one JSON object per line.",
-        subcommands: [MatmulBench.self, AttentionBench.self, KernelBench.self, QuantBench.self, DequantizeBench.self, TokenizerBench.self, LoadBench.self, PrefillBench.self, DecodeBench.self, TrainBench.self, AllBench.self]
+        subcommands: [MatmulBench.self, AttentionBench.self, KernelBench.self, QuantBench.self, DequantizeBench.self, TokenizerBench.self, LoadBench.self, PrefillBench.self, DecodeBench.self, TrainBench.self, OptimizerBench.self, AllBench.self]
     )
 }
 

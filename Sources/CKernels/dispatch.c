@@ -126,6 +126,10 @@ void tk_adamw_avx2(float *p, const float *g, float *m, float *v, size_t n, float
 void tk_adamw_portable(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);
 void tk_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2) { TK_DISPATCH(tk_adamw, p, g, m, v, n, lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2); }
 
+void tk_adamw8bit_blocks_avx2(float *w, const float *g, uint8_t *c1, float *a1, uint8_t *c2, float *a2, const float *code1, const float *code2, const uint8_t *table1, const uint8_t *table2, size_t n, size_t block, size_t b0, size_t b1, const tk_adamw8bit_settings *s);
+void tk_adamw8bit_blocks_portable(float *w, const float *g, uint8_t *c1, float *a1, uint8_t *c2, float *a2, const float *code1, const float *code2, const uint8_t *table1, const uint8_t *table2, size_t n, size_t block, size_t b0, size_t b1, const tk_adamw8bit_settings *s);
+void tk_adamw8bit_blocks(float *w, const float *g, uint8_t *c1, float *a1, uint8_t *c2, float *a2, const float *code1, const float *code2, const uint8_t *table1, const uint8_t *table2, size_t n, size_t block, size_t b0, size_t b1, const tk_adamw8bit_settings *s) { TK_DISPATCH(tk_adamw8bit_blocks, w, g, c1, a1, c2, a2, code1, code2, table1, table2, n, block, b0, b1, s); }
+
 void tk_quantize_q8_32_avx2(const float *x, void *out, size_t n);
 void tk_quantize_q8_32_portable(const float *x, void *out, size_t n);
 void tk_quantize_q8_32(const float *x, void *out, size_t n) { TK_DISPATCH(tk_quantize_q8_32, x, out, n); }

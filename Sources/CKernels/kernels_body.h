@@ -300,5 +300,50 @@ void KFN(tk_adamw)(float *p, const float *g, float *m, float *v, size_t n, float
     }
 }
 
+// bitsandbytes' 8-bit AdamW on blocks [b0, b1) of `block` values (the last block of n may be
+// short): decode both moments (code[c] * absmax), update them and the weights, encode them again
+// against 65536-entry tables of [-1, 1]. Evaluated exactly as written (no contraction or
+// reassociation), so every build gives the same bits as the reference.
+void KFN(tk_adamw8bit_blocks)(float *w, const float *g, uint8_t *c1, float *a1, uint8_t *c2, float *a2,
+                              const float *code1, const float *code2, const uint8_t *table1, const uint8_t *table2,
+                              size_t n, size_t block, size_t b0, size_t b1, const tk_adamw8bit_settings *s) {
+#pragma clang fp reassociate(off) contract(off)
+    float m[256], v[256];
+    for (size_t b = b0; b < b1; b++) {
+        size_t lo = b * block, count = n - lo < block ? n - lo : block;
+        float s1 = a1[b], s2 = a2[b], max1 = 0.0f, max2 = 0.0f;
+        for (size_t i = 0; i < count; i++) {
+            float gi = g[lo + i] * s->gradient_scale;
+            float mi = code1[c1[lo + i]] * s1 * s->beta1 + s->one_minus_beta1 * gi;
+            float vi = code2[c2[lo + i]] * s2 * s->beta2 + s->one_minus_beta2 * gi * gi;
+            float denominator = sqrtf(vi) / s->correction2 + s->eps;
+            float wi = w[lo + i];
+            if (s->decays) wi = wi * s->decay;
+            w[lo + i] = wi + s->step_size * mi / denominator;
+            m[i] = mi; v[i] = vi;
+            float am = fabsf(mi), av = fabsf(vi);
+            max1 = am >= max1 ? am : max1;  // NaN-ignoring, as bitsandbytes
+            max2 = av >= max2 ? av : max2;
+        }
+        const float *values[2] = {m, v};
+        const float maxima[2] = {max1, max2};
+        uint8_t *codes[2] = {c1 + lo, c2 + lo};
+        const uint8_t *tables[2] = {table1, table2};
+        for (int k = 0; k < 2; k++) {
+            float mx = maxima[k];
+            if (mx == 0.0f) { memset(codes[k], 0, count); continue; }
+            float inverse = 1.0f / mx;
+            for (size_t i = 0; i < count; i++) {
+                float x = values[k][i] * inverse;
+                x = x >= -1.0f ? x : -1.0f;
+                x = x < 1.0f ? x : 1.0f;
+                float scaled = ((x + 1.0f) * 0.5f) * 65535.0f;
+                codes[k][i] = tables[k][(int32_t)(scaled + 0.5f)];
+            }
+        }
+        a1[b] = max1; a2[b] = max2;
+    }
+}
+
 // Integer products of quantized weight blocks with 8-bit activation blocks.
 #include "quant_kernels_body.h"

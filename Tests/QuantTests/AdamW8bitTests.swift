@@ -47,5 +47,43 @@ final class AdamW8bitTests: XCTestCase {
         XCTAssertEqual(optimizer.stateByteCount, 2 * 4200 + 8 * 17 + 8 * 100)
     }
 
+    /// The blockwise kernel against a naive reference written from bitsandbytes' formulas: whole
+    /// moments decoded, updated, encoded by `BlockwiseQuantization` — bit for bit, over three steps
+    /// with weight decay, a gradient scale and a short last block.
+    func testKernelEqualsNaiveReference() throws {
+        let n = 256 * 17 + 45, lr = 1e-3, wd = 0.01, scale: Float = 0.7
+        var rng = SeededRandom(seed: 3)
+        let start = Tensor.normal([n], std: 0.5, using: &rng)
+        let grads = (0..<3).map { _ in Tensor.normal([n], std: 0.1, using: &rng) }
+        let optimizer = AdamW8bit(weightDecay: wd)
+        let parameter = Parameter(start)
+        var w = start.scalars, m = [Float](repeating: 0, count: n), v = [Float](repeating: 0, count: n)
+        let (q1, q2) = (DynamicQuantizationMap.signed, DynamicQuantizationMap.unsigned)
+        var codes1 = [UInt8](), codes2 = [UInt8](), absmax1 = [Float](), absmax2 = [Float]()
+        for (t, g) in grads.enumerated() {
+            optimizer.update([("w", parameter)], gradients: ["w": g], learningRate: lr, gradientScale: scale)
+            let c1 = 1 - pow(0.9, Double(t + 1)), c2 = (1 - pow(0.999, Double(t + 1))).squareRoot()
+            let stepSize = Float(-lr / c1), correction = Float(c2), decay = Float(1 - lr * wd)
+            let gs = g.scalars
+            for i in 0..<n {
+                let gi = gs[i] * scale
+                m[i] = m[i] * Float(0.9) + Float(1 - 0.9) * gi
+                v[i] = v[i] * Float(0.999) + Float(1 - 0.999) * gi * gi
+                w[i] = w[i] * decay
+                w[i] = w[i] + stepSize * m[i] / (v[i].squareRoot() / correction + Float(1e-8))
+            }
+            (codes1, absmax1) = BlockwiseQuantization.quantize(m, code: q1, blockSize: 256)
+            (codes2, absmax2) = BlockwiseQuantization.quantize(v, code: q2, blockSize: 256)
+            m = BlockwiseQuantization.dequantize(codes: codes1, absmax: absmax1, code: q1, blockSize: 256)
+            v = BlockwiseQuantization.dequantize(codes: codes2, absmax: absmax2, code: q2, blockSize: 256)
+        }
+        XCTAssertEqual(parameter.value.scalars, w)
+        guard case let .quantized(s1, a1, s2, a2)? = optimizer.states["w"] else { return XCTFail("8-bit state expected") }
+        XCTAssertEqual(s1, codes1)
+        XCTAssertEqual(s2, codes2)
+        XCTAssertEqual(a1, absmax1)
+        XCTAssertEqual(a2, absmax2)
+    }
+
     func maxAbs(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
 }

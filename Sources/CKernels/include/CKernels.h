@@ -63,6 +63,20 @@ void tk_cross_entropy_backward(const float *logits, const float *lse, const int3
 void tk_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
               float eps, float weight_decay, float bias_correction1, float bias_correction2);
 
+// 8-bit AdamW (bitsandbytes' blockwise update) on blocks [b0, b1); see tk_adamw8bit_settings.
+typedef struct {
+    float beta1, beta2, one_minus_beta1, one_minus_beta2;  // decays and 1 − decays, as Float32
+    float decay;            // 1 − lr·weight_decay, applied when `decays` is nonzero
+    int decays;
+    float step_size;        // −lr / (1 − beta1^t)
+    float correction2;      // √(1 − beta2^t)
+    float eps;
+    float gradient_scale;   // every gradient is multiplied by this first
+} tk_adamw8bit_settings;
+void tk_adamw8bit_blocks(float *w, const float *g, uint8_t *c1, float *a1, uint8_t *c2, float *a2,
+                         const float *code1, const float *code2, const uint8_t *table1, const uint8_t *table2,
+                         size_t n, size_t block, size_t b0, size_t b1, const tk_adamw8bit_settings *s);
+
 // Quantized products. Activations are quantized per block to 8 bits — 32-value blocks
 // {float d; int8 qs[32]} for Q8_0/Q4_0/Q5_0 weights, 256-value blocks {float d; int8 qs[256];
 // int16 bsums[16]} (bsums: sums of 16 consecutive qs) for Q4_K/Q5_K/Q6_K — with d = absmax/127

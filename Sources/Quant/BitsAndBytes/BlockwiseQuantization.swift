@@ -62,7 +62,8 @@ public enum BlockwiseQuantization {
 public struct BlockQuantizer: Sendable {
     /// The 256 sorted code values.
     public let code: [Float]
-    private let table: [UInt8]
+    /// For each of 65536 grid points −1 + 2i/65535, the code index it rounds to.
+    public let table: [UInt8]
 
     /// A quantizer for `code` (256 sorted values); the dynamic maps' tables are shared.
     public init(code: [Float]) {

@@ -93,36 +93,25 @@ public final class AdamW8bit {
             (s1, a1, s2, a2) = ([UInt8](repeating: 0, count: n), [Float](repeating: 0, count: blocks),
                                 [UInt8](repeating: 0, count: n), [Float](repeating: 0, count: blocks))
         }
-        let (b1, b2, one1, one2) = (Float(beta1), Float(beta2), Float(1 - beta1), Float(1 - beta2))
-        let decay = Float(1 - lr * weightDecay), decays = weightDecay > 0
-        let stepSize = Float(-lr / c1), correction = Float(c2), eps = Float(epsilon)
+        let step = AdamW8bitStep(beta1: Float(beta1), beta2: Float(beta2), oneMinusBeta1: Float(1 - beta1), oneMinusBeta2: Float(1 - beta2),
+                                 decay: Float(1 - lr * weightDecay), decays: weightDecay > 0, stepSize: Float(-lr / c1),
+                                 correction2: Float(c2), epsilon: Float(epsilon), gradientScale: scale)
         let (quantizer1, quantizer2) = (Self.quantizer1, Self.quantizer2)
         gradient.withUnsafeBufferPointer { gp in
             p.update { w in
                 s1.withUnsafeMutableBufferPointer { s1p in s2.withUnsafeMutableBufferPointer { s2p in
                     a1.withUnsafeMutableBufferPointer { a1p in a2.withUnsafeMutableBufferPointer { a2p in
                         quantizer1.code.withUnsafeBufferPointer { code1 in quantizer2.code.withUnsafeBufferPointer { code2 in
-                            let (g, wp) = (gp.baseAddress!, w.baseAddress!)
-                            let (c1p, c2p, m1p, m2p) = (s1p.baseAddress!, s2p.baseAddress!, a1p.baseAddress!, a2p.baseAddress!)
-                            Parallel.forRanges(blocks, minimumChunk: 64) { range in
-                                withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * size) { scratch in
-                                    let m = scratch.baseAddress!, v = m + size
-                                    for b in range {
-                                        let lo = b * size, count = Swift.min(n, lo + size) - lo
-                                        let (scale1, scale2) = (m1p[b], m2p[b])
-                                        for i in 0..<count {
-                                            let gi = g[lo + i] * scale
-                                            m[i] = code1[Int(c1p[lo + i])] * scale1 * b1 + one1 * gi
-                                            v[i] = code2[Int(c2p[lo + i])] * scale2 * b2 + one2 * gi * gi
-                                            let denominator = v[i].squareRoot() / correction + eps
-                                            if decays { wp[lo + i] = wp[lo + i] * decay }
-                                            wp[lo + i] = wp[lo + i] + stepSize * m[i] / denominator
-                                        }
-                                        m1p[b] = quantizer1.quantize(m, count: count, into: c1p + lo)
-                                        m2p[b] = quantizer2.quantize(v, count: count, into: c2p + lo)
-                                    }
+                            quantizer1.table.withUnsafeBufferPointer { table1 in quantizer2.table.withUnsafeBufferPointer { table2 in
+                                let pointers = (w.baseAddress!, gp.baseAddress!, s1p.baseAddress!, a1p.baseAddress!, s2p.baseAddress!,
+                                                a2p.baseAddress!, code1.baseAddress!, code2.baseAddress!, table1.baseAddress!, table2.baseAddress!)
+                                Parallel.forRanges(blocks, minimumChunk: 256) { range in
+                                    VectorKernels.adamW8bitBlocks(weights: pointers.0, gradients: pointers.1, codes1: pointers.2,
+                                                                  absmax1: pointers.3, codes2: pointers.4, absmax2: pointers.5,
+                                                                  code1: pointers.6, code2: pointers.7, table1: pointers.8, table2: pointers.9,
+                                                                  count: n, blockSize: size, blocks: range, step: step)
                                 }
-                            }
+                            } }
                         } }
                     } }
                 } }
