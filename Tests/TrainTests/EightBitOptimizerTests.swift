@@ -83,6 +83,17 @@ final class EightBitOptimizerTests: XCTestCase {
         }
     }
 
+    func testOptimizerSettingsOutsideTheirRangeAreTypedErrors() throws {
+        let bad: [OptimizerKind] = [.adamW8bit(beta1: 1), .adamW(beta2: -0.1), .adamW8bit(epsilon: -1), .adamW(weightDecay: .nan),
+                                    .sgd(momentum: -0.5), .sgd(weightDecay: .infinity)]
+        for kind in bad {
+            XCTAssertThrowsError(try TrainingConfiguration(maxSteps: 1, optimizer: kind).validate(), "\(kind)") {
+                guard case .invalidConfiguration = $0 as? TrainingError else { return XCTFail("\(kind): \($0)") }
+            }
+        }
+        XCTAssertNoThrow(try TrainingConfiguration(maxSteps: 1, optimizer: .adamW8bit(weightDecay: 0)).validate())
+    }
+
     func testResumedRunEqualsUninterruptedOne() throws {
         let straight = try model()
         _ = try Trainer(model: straight, configuration: configuration(steps: 4, saveEvery: 2)).fit(train: FixedBatches(batches()))

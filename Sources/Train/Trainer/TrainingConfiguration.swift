@@ -102,6 +102,16 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             guard n > 0 else { throw bad("saveEvery must be positive") }
             guard checkpointDirectory != nil else { throw bad("saveEvery needs checkpointDirectory") }
         }
+        // PyTorch's checks: betas in [0, 1), epsilon, weight decay and momentum not negative.
+        switch optimizer {
+        case let .adamW(b1, b2, eps, wd), let .adamW8bit(b1, b2, eps, wd):
+            guard b1 >= 0, b1 < 1, b2 >= 0, b2 < 1 else { throw bad("AdamW betas must be in [0, 1), got \(b1) and \(b2)") }
+            guard eps >= 0, eps.isFinite else { throw bad("AdamW epsilon must be finite and not negative, got \(eps)") }
+            guard wd >= 0, wd.isFinite else { throw bad("weight decay must be finite and not negative, got \(wd)") }
+        case let .sgd(momentum, wd):
+            guard momentum >= 0, momentum.isFinite else { throw bad("SGD momentum must be finite and not negative, got \(momentum)") }
+            guard wd >= 0, wd.isFinite else { throw bad("weight decay must be finite and not negative, got \(wd)") }
+        }
     }
 }
 
