@@ -144,6 +144,9 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         let limit = ModelDescription.sizeLimit
         guard [vocabularySize, hiddenSize, intermediateSize, layerCount, headCount, kvHeadCount, headDimension, maxPositions]
             .allSatisfy({ $0 <= limit }) else { throw fail("sizes must be at most \(limit)") }
+        // Real models use at most 256; the bound keeps the rotary table (positions × head width) in
+        // the hundreds of MB whatever a file claims.
+        guard headDimension <= 1024 else { throw fail("head dimension \(headDimension) is above 1024") }
         if let w = slidingWindow, w <= 0 { throw fail("sliding_window \(w) must be positive") }
         guard headCount % kvHeadCount == 0 else { throw fail("num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(kvHeadCount)") }
         guard headDimension % 2 == 0 else { throw fail("head dimension \(headDimension) must be even for rotary embeddings") }

@@ -178,25 +178,29 @@ public final class LlamaModel: CausalLanguageModel {
         func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool) throws -> any LinearLayer {
             try r.linear(name, out: out, in: inp, bias: bias)
         }
-        let rope = RotaryEmbedding(dimension: D, maxPositions: min(c.maxPositions, c.slidingWindow ?? .max, 1 << 16), base: c.ropeTheta, layout: .neox,
-                                   inverseFrequencies: try c.ropeScaling?.inverseFrequencies(dimension: D, base: c.ropeTheta))
         let embed = try r.embedding("model.embed_tokens.weight", count: c.vocabularySize, dimension: C)
-        var layers: [LlamaDecoderLayer] = []
+        // Every block's weights are read (and so their shapes confirmed by the file) before the
+        // rotary table, whose size the configuration alone would set.
+        var blocks: [(q: any LinearLayer, k: any LinearLayer, v: any LinearLayer, o: any LinearLayer, mlp: LlamaMLP,
+                      inputNorm: RMSNorm, postAttentionNorm: RMSNorm)] = []
         for i in 0..<c.layerCount {
             let p = "model.layers.\(i)."
-            let attention = LlamaAttention(
+            blocks.append((
                 q: try linear(p + "self_attn.q_proj", H * D, C, bias: c.attentionBias),
                 k: try linear(p + "self_attn.k_proj", G * D, C, bias: c.attentionBias),
                 v: try linear(p + "self_attn.v_proj", G * D, C, bias: c.attentionBias),
                 o: try linear(p + "self_attn.o_proj", C, H * D, bias: c.outputBias),
-                heads: H, kvHeads: G, headDim: D, rope: rope)
-            let mlp = LlamaMLP(gate: try linear(p + "mlp.gate_proj", F, C, bias: c.mlpBias),
-                               up: try linear(p + "mlp.up_proj", F, C, bias: c.mlpBias),
-                               down: try linear(p + "mlp.down_proj", C, F, bias: c.mlpBias))
-            layers.append(LlamaDecoderLayer(
-                attention: attention, mlp: mlp,
+                mlp: LlamaMLP(gate: try linear(p + "mlp.gate_proj", F, C, bias: c.mlpBias),
+                              up: try linear(p + "mlp.up_proj", F, C, bias: c.mlpBias),
+                              down: try linear(p + "mlp.down_proj", C, F, bias: c.mlpBias)),
                 inputNorm: RMSNorm(weight: try r.parameter(p + "input_layernorm.weight", [C]), epsilon: c.rmsNormEpsilon),
                 postAttentionNorm: RMSNorm(weight: try r.parameter(p + "post_attention_layernorm.weight", [C]), epsilon: c.rmsNormEpsilon)))
+        }
+        let rope = RotaryEmbedding(dimension: D, maxPositions: min(c.maxPositions, c.slidingWindow ?? .max, 1 << 16), base: c.ropeTheta, layout: .neox,
+                                   inverseFrequencies: try c.ropeScaling?.inverseFrequencies(dimension: D, base: c.ropeTheta))
+        let layers = blocks.map { b in
+            LlamaDecoderLayer(attention: LlamaAttention(q: b.q, k: b.k, v: b.v, o: b.o, heads: H, kvHeads: G, headDim: D, rope: rope),
+                              mlp: b.mlp, inputNorm: b.inputNorm, postAttentionNorm: b.postAttentionNorm)
         }
         let norm = RMSNorm(weight: try r.parameter("model.norm.weight", [C]), epsilon: c.rmsNormEpsilon)
         // A separate head when the weights have one (some checkpoints store it even when tied).
