@@ -8,17 +8,20 @@ public struct OutputHead {
     /// (``Tensor/linearCrossEntropy(_:weight:targets:normalizer:chunkRows:)``); nil when an adapter,
     /// a quantized format or a bias sits in the head.
     public let denseWeight: Tensor?
-    /// Every parameter `apply` reads (the trainable ones receive gradients from a chunked loss).
-    public let parameters: [Parameter]
+    private let listParameters: () -> [Parameter]
     private let apply: (Tensor) -> Tensor
 
-    /// A head applying `apply`, which reads `parameters`; pass `denseWeight` only when `apply(x)`
-    /// is `x · denseWeightᵀ`.
-    public init(denseWeight: Tensor?, parameters: [Parameter], apply: @escaping (Tensor) -> Tensor) {
+    /// A head applying `apply`, which reads `parameters` (listed only when a chunked loss asks, so
+    /// a decoding step pays nothing for it); pass `denseWeight` only when `apply(x)` is
+    /// `x · denseWeightᵀ`.
+    public init(denseWeight: Tensor?, parameters: @escaping @autoclosure () -> [Parameter], apply: @escaping (Tensor) -> Tensor) {
         self.denseWeight = denseWeight
-        self.parameters = parameters
+        self.listParameters = parameters
         self.apply = apply
     }
+
+    /// Every parameter the head reads (the trainable ones receive gradients from a chunked loss).
+    public var parameters: [Parameter] { listParameters() }
 
     /// The head that leaves its input unchanged (for models whose forward pass already ends in logits).
     public static var identity: OutputHead { OutputHead(denseWeight: nil, parameters: []) { $0 } }

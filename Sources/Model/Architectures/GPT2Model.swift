@@ -272,7 +272,7 @@ public final class GPT2Model: CausalLanguageModel {
     /// The head tied to `wte`.
     var outputHead: OutputHead {
         let table = transformer.wte.weight.tensor
-        return OutputHead(denseWeight: table, parameters: [transformer.wte.weight]) { Tensor.linear($0, weight: table) }
+        return OutputHead(denseWeight: table, parameters: [self.transformer.wte.weight]) { Tensor.linear($0, weight: table) }
     }
 
     /// The blocks and the final norm: the selected rows' hidden states [N, C].
