@@ -69,10 +69,10 @@ struct DecodeBench: ParsableCommand {
                 for step in 0...tokens {
                     if step == 1 { t0 = now() }  // step 0 is the untimed warm-up
                     let rows = logits.scalars
-                    let next = (0..<b).map { r -> Int32 in
+                    let next = (0..<b).map { r -> Int in
                         var best = 0
                         for j in 1..<vocab where rows[r * vocab + j] > rows[r * vocab + best] { best = j }
-                        return Int32(best)
+                        return best
                     }
                     logits = try m.forward(ModelInput(tokens: next, batchSize: b, logits: .last), cache: cache)
                 }

@@ -27,8 +27,8 @@ enum BenchModels {
     }
 
     /// Random token ids below `vocabulary`.
-    static func randomTokens(_ count: Int, vocabulary: Int, seed: UInt64) -> [Int32] {
+    static func randomTokens(_ count: Int, vocabulary: Int, seed: UInt64) -> [Int] {
         var rng = SeededRandom(seed: seed)
-        return (0..<count).map { _ in Int32(rng.next() % UInt64(min(vocabulary, 32_000))) }
+        return (0..<count).map { _ in Int(rng.next() % UInt64(min(vocabulary, 32_000))) }
     }
 }

@@ -35,8 +35,8 @@ struct TrainBench: ParsableCommand {
             // Labels aligned with the tokens (the loss predicts label t + 1 from position t).
             var labels = ids
             for r in 0..<batch {
-                labels[r * seq] = Tensor.ignoreIndex
-                if let keep = targetsPerRow { for t in 0..<max(0, seq - keep) { labels[r * seq + t] = Tensor.ignoreIndex } }
+                labels[r * seq] = TokenizedExample.ignoreIndex
+                if let keep = targetsPerRow { for t in 0..<max(0, seq - keep) { labels[r * seq + t] = TokenizedExample.ignoreIndex } }
             }
             return TrainingBatch(inputIDs: ids, labels: labels, batchSize: batch)
         }

@@ -19,7 +19,7 @@ struct DemoData {
         config.batching.batchSize = batchSize
         let prepared = try DataPipeline.prepare(contentsOf: folder.appendingPathComponent("train.jsonl"), tokenizer: tokenizer, config: config)
         guard !prepared.train.isEmpty else { throw DemoError("no usable training examples:\n\(prepared.report)") }
-        let padID = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+        let padID = tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0
         train = try PipelineBatches(prepared.train, config: config, padID: padID, shuffle: true)
         report = prepared.report
         let test = try JSONLReader.read(contentsOf: folder.appendingPathComponent("test.jsonl"))

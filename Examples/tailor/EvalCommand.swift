@@ -38,7 +38,7 @@ struct EvalCommand: ParsableCommand {
         if let warning = loaded.warning { log("warning: " + warning) }
         let count = min(limit ?? Int.max, loaded.prepared.train.count)
         let examples = Array(loaded.prepared.train.prefix(count))
-        let padID = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+        let padID = tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0
         let batches = try PipelineBatches(examples, config: config, padID: padID, shuffle: false)
 
         let bar = ProgressBar(total: batches.batcher.batchesPerEpoch, label: "Scoring   ")

@@ -107,7 +107,7 @@ struct FinetuneCommand: ParsableCommand {
             if let warning = held.warning { note("warning: " + warning) }
             evalExamples = held.prepared.train
         }
-        let padID = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+        let padID = tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0
         let trainBatches = try PipelineBatches(train.prepared.train, config: plan.data, padID: padID, shuffle: true)
         let evalBatches = try evalExamples.isEmpty ? nil : PipelineBatches(evalExamples, config: plan.data, padID: padID, shuffle: false)
 

@@ -10,7 +10,7 @@ enum LogitsDump {
     static func write(model: any CausalLanguageModel, tokens: [Int], to url: URL) throws {
         guard !tokens.isEmpty else { throw CLIError("--dump-logits needs a non-empty prompt") }
         let logits = try GradientMode.withoutGradients {
-            try model.forward(ModelInput(tokens: tokens.map { Int32($0) }), cache: nil)
+            try model.forward(ModelInput(tokens: tokens), cache: nil)
         }
         let ids = "[" + tokens.map(String.init).joined(separator: ",") + "]"
         try SafetensorsWriter.write(["logits": logits], to: url, metadata: ["input_ids": ids])

@@ -67,7 +67,7 @@ struct ObjectiveSpec: Codable, Equatable {
     }
 
     /// Builds the objective for `model` (after its adapter is applied, so EWC sees the trainable parameters).
-    func build(model: any CausalLanguageModel, tokenizer: any Tokenizer, data: DataConfig, padID: Int32,
+    func build(model: any CausalLanguageModel, tokenizer: any Tokenizer, data: DataConfig, padID: Int,
                seed: UInt64, log: (String) -> Void) throws -> any TrainingObjective {
         try validate()
         func batches(_ path: String, shuffle: Bool) throws -> PipelineBatches {

@@ -47,7 +47,7 @@ public enum CheckpointHarness {
     /// A real checkpoint of the harness's trainer after one step, encoded as an input (a seed).
     public static func seed() throws -> Data {
         let t = try makeTrainer()
-        let batch = TrainingBatch(inputIDs: [1, 2, 3, 4], labels: [2, 3, 4, Tensor.ignoreIndex], batchSize: 1)
+        let batch = TrainingBatch(inputIDs: [1, 2, 3, 4], labels: [2, 3, 4, TokenizedExample.ignoreIndex], batchSize: 1)
         _ = try t.fit(train: FixedBatches([batch]))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-fuzz-seed-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -87,11 +87,11 @@ enum ModelHarness {
     static func exercise(_ model: any CausalLanguageModel) {
         let d = model.description
         guard d.vocabularySize > 0 else { return }
-        let ids = [Int32](arrayLiteral: 0, Int32(d.vocabularySize - 1), Int32(d.vocabularySize / 2))
+        let ids = [0, d.vocabularySize - 1, d.vocabularySize / 2]
         _ = try? model.forward(ModelInput(tokens: ids, logits: .last), cache: nil)
         let cache = model.makeCache(batchSize: 1, capacity: 2)
         _ = try? model.forward(ModelInput(tokens: Array(ids.prefix(2))), cache: cache)
         _ = try? model.forward(ModelInput(tokens: [1]), cache: cache)
-        _ = try? model.forward(ModelInput(tokens: [Int32(d.vocabularySize)]), cache: nil)
+        _ = try? model.forward(ModelInput(tokens: [d.vocabularySize]), cache: nil)
     }
 }

@@ -207,7 +207,7 @@ public actor BatchScheduler {
     private func prefill(_ id: Int, _ request: BatchRequest) throws -> [BatchRow] {
         let prompt = request.promptTokens
         let cache = model.makeCache(batchSize: 1, capacity: prompt.count + 1)
-        let logits = try forward(ModelInput(tokens: prompt.map(Int32.init), batchSize: 1, logits: .last),
+        let logits = try forward(ModelInput(tokens: prompt, batchSize: 1, logits: .last),
                                  cache: cache, adapters: [request.adapter])
         let scores = logits.scalars
         let room = modelDescription.maxPositions - prompt.count
@@ -237,8 +237,8 @@ public actor BatchScheduler {
     /// Feeds every running row its last token in one forward pass and samples the next ones.
     private func decodeStep() {
         guard let cache = batchCache else { return }
-        let input = ModelInput(tokens: rows.map { Int32($0.lastToken) }, batchSize: rows.count,
-                               positions: rows.map { Int32($0.lastPosition) },
+        let input = ModelInput(tokens: rows.map(\.lastToken), batchSize: rows.count,
+                               positions: rows.map(\.lastPosition),
                                keyStart: rows.contains { $0.keyStart > 0 } ? rows.map(\.keyStart) : nil, logits: .last)
         decodeSteps += 1
         largestBatch = max(largestBatch, rows.count)

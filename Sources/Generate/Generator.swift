@@ -132,13 +132,13 @@ public final class Generator {
         var limited = config
         limited.maxNewTokens = budget  // the context window may end generation before maxNewTokens
         var streamers = prompts.map { TextStreamer(config: limited, tokenizer: tokenizer, promptTokenCount: $0.count) }
-        let pad: Int32 = 0  // padding is masked out (keyStart) and finished rows' outputs are ignored
+        let pad = 0  // padding is masked out (keyStart) and finished rows' outputs are ignored
         // Left padding: row r's real tokens start at keyStart[r]; positions count from there.
         let keyStart = prompts.map { longest - $0.count }
-        var tokens: [Int32] = [], positions: [Int32] = []
+        var tokens: [Int] = [], positions: [Int] = []
         for (r, p) in prompts.enumerated() {
-            tokens += [Int32](repeating: pad, count: keyStart[r]) + p.map(Int32.init)
-            positions += (0..<longest).map { Int32(max(0, $0 - keyStart[r])) }
+            tokens += [Int](repeating: pad, count: keyStart[r]) + p
+            positions += (0..<longest).map { max(0, $0 - keyStart[r]) }
         }
         let padded = keyStart.contains { $0 > 0 }
         let cache = model.makeCache(batchSize: b, capacity: longest + budget + 1)
@@ -147,19 +147,19 @@ public final class Generator {
         var generated = 0
         while true {
             let v = logits.shape[1]
-            var next = [Int32](repeating: pad, count: b)
+            var next = [Int](repeating: pad, count: b)
             var rows = logits.scalars
             for r in 0..<b where !streamers[r].isFinished {
                 let id = try rows.withUnsafeMutableBufferPointer {
                     try samplers[r].sampleToken(overwriting: UnsafeMutableBufferPointer(rebasing: $0[(r * v)..<((r + 1) * v)]))
                 }
-                next[r] = Int32(id)
+                next[r] = id
                 let step = streamers[r].append(token: id)
                 if let onEvent, !onEvent(r, .token(id: id, text: step.text)) { streamers[r].cancel() }
             }
             generated += 1
             if streamers.allSatisfy(\.isFinished) { break }
-            let stepPositions = (0..<b).map { Int32(prompts[$0].count + generated - 1) }
+            let stepPositions = (0..<b).map { prompts[$0].count + generated - 1 }
             logits = try model.forward(ModelInput(tokens: next, batchSize: b, positions: stepPositions,
                                                   keyStart: padded ? keyStart : nil, logits: .last), cache: cache)
         }

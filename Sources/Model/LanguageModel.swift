@@ -12,24 +12,24 @@ public enum LogitsSelection: Sendable, Equatable {
 
 /// One forward pass's input: B rows of T token ids.
 public struct ModelInput: Sendable {
-    /// Token ids, row-major [B, T].
-    public var tokens: [Int32]
+    /// Token ids, row-major [B, T] (the `Int` ids the tokenizer and generator use).
+    public var tokens: [Int]
     /// B.
     public var batchSize: Int
     /// Position of each token ([B, T]); by default the cache length (or 0) plus t.
-    public var positions: [Int32]?
+    public var positions: [Int]?
     /// Per row, the first key that is not left padding (in cache coordinates); nil if none.
     public var keyStart: [Int]?
     /// For packed rows ([B, T]): the example each token belongs to. Attention then stays within a
     /// run of equal ids (a block-diagonal causal mask); pair it with per-example `positions`.
     /// Only without a cache. Nil: one sequence per row.
-    public var segments: [Int32]?
+    public var segments: [Int]?
     /// Which logits to compute.
     public var logits: LogitsSelection
 
     /// An input of `batchSize` equally long rows.
-    public init(tokens: [Int32], batchSize: Int = 1, positions: [Int32]? = nil, keyStart: [Int]? = nil,
-                segments: [Int32]? = nil, logits: LogitsSelection = .all) {
+    public init(tokens: [Int], batchSize: Int = 1, positions: [Int]? = nil, keyStart: [Int]? = nil,
+                segments: [Int]? = nil, logits: LogitsSelection = .all) {
         self.tokens = tokens
         self.batchSize = batchSize
         self.positions = positions
@@ -45,11 +45,11 @@ public struct ModelInput: Sendable {
 /// Errors for inputs a caller passes to a model.
 public enum ModelInputError: Error, Equatable, CustomStringConvertible {
     /// A token id outside the vocabulary.
-    case tokenOutOfRange(id: Int32, vocabularySize: Int)
+    case tokenOutOfRange(id: Int, vocabularySize: Int)
     /// The token count is not a multiple of the batch size, or another shape is off.
     case badShape(String)
     /// A position beyond what the model supports.
-    case positionOutOfRange(Int32, limit: Int)
+    case positionOutOfRange(Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -157,16 +157,16 @@ extension CausalLanguageModel {
             throw ModelInputError.badShape("\(input.tokens.count) tokens in \(input.batchSize) rows")
         }
         let v = description.vocabularySize
-        if let bad = input.tokens.first(where: { $0 < 0 || Int($0) >= v }) {
+        if let bad = input.tokens.first(where: { $0 < 0 || $0 >= v }) {
             throw ModelInputError.tokenOutOfRange(id: bad, vocabularySize: v)
         }
         if let p = input.positions {
             guard p.count == input.tokens.count else { throw ModelInputError.badShape("\(p.count) positions for \(input.tokens.count) tokens") }
-            if let bad = p.first(where: { $0 < 0 || Int($0) >= description.maxPositions }) {
+            if let bad = p.first(where: { $0 < 0 || $0 >= description.maxPositions }) {
                 throw ModelInputError.positionOutOfRange(bad, limit: description.maxPositions)
             }
         } else if (cache?.length ?? 0) + input.sequenceLength > description.maxPositions {
-            throw ModelInputError.positionOutOfRange(Int32((cache?.length ?? 0) + input.sequenceLength - 1), limit: description.maxPositions)
+            throw ModelInputError.positionOutOfRange((cache?.length ?? 0) + input.sequenceLength - 1, limit: description.maxPositions)
         }
         if let s = input.segments {
             guard s.count == input.tokens.count else { throw ModelInputError.badShape("\(s.count) segment ids for \(input.tokens.count) tokens") }
@@ -203,15 +203,18 @@ extension CausalLanguageModel {
         }
         let virtualQueries = embeddings == nil ? 0 : p
         // Token positions count from the end of the prefix; virtual inputs take 0..<P.
-        let tokenPositions = input.positions ?? (0..<input.tokens.count).map { Int32(cached - (cache?.prefixLength ?? 0) + $0 % t) }
+        let tokenPositions = input.positions ?? (0..<input.tokens.count).map { cached - (cache?.prefixLength ?? 0) + $0 % t }
         var positions: [Int32] = []
         positions.reserveCapacity(b * (t + virtualQueries))
         for r in 0..<b {
             positions += (0..<Int32(virtualQueries))
-            positions += tokenPositions[(r * t)..<((r + 1) * t)].map { $0 + Int32(p) }
-        }
-        if let bad = positions.max(), Int(bad) >= description.maxPositions {
-            throw ModelInputError.positionOutOfRange(bad, limit: description.maxPositions)
+            for position in tokenPositions[(r * t)..<((r + 1) * t)] {
+                // Validated against maxPositions (≤ 2²⁴) below, so Int32 holds every accepted value.
+                guard position + p < description.maxPositions else {
+                    throw ModelInputError.positionOutOfRange(position + p, limit: description.maxPositions)
+                }
+                positions.append(Int32(position + p))
+            }
         }
         cache?.reserve(t + (fresh == nil ? 0 : p))
         if input.segments != nil && p > 0 {
@@ -220,7 +223,9 @@ extension CausalLanguageModel {
         let mask = AttentionMask(causal: true, queryOffset: cached + (keyValues == nil ? 0 : p),
                                  keyStart: input.keyStart.map { $0.map { $0 + p } }, prefixLength: p,
                                  segmentStart: input.segments.map { AttentionMask.segmentStarts(segments: $0, batch: input.batchSize) })
-        return ForwardPlan(batch: b, length: t, positions: positions, mask: mask, prefixLength: p,
+        // Every id was checked against the vocabulary (< 2²⁴) in `validate`.
+        let tokenIDs = input.tokens.map { Int32(truncatingIfNeeded: $0) }
+        return ForwardPlan(batch: b, length: t, tokenIDs: tokenIDs, positions: positions, mask: mask, prefixLength: p,
                            prefixEmbeddings: embeddings, prefixKeyValues: keyValues)
     }
 
@@ -243,6 +248,8 @@ extension CausalLanguageModel {
 struct ForwardPlan {
     /// B and T (the input's own tokens).
     let batch: Int, length: Int
+    /// The input's token ids, validated, in the embedding op's index type ([B·T]).
+    let tokenIDs: [Int32]
     /// Position of every query row by row, virtual inputs first ([B·(P+T)] or [B·T]).
     let positions: [Int32]
     /// The mask for this pass.

@@ -26,9 +26,9 @@ final class DataParallelTrainerTests: XCTestCase {
     static func batches(count: Int, seed: UInt64) -> [TrainingBatch] {
         var rng = SeededRandom(seed: seed)
         return (0..<count).map { i in
-            let ids = (0..<10).map { _ in Int32(rng.next() % 96) }
-            var labels = Array(ids.dropFirst()) + [Tensor.ignoreIndex]
-            for t in 0..<(i % 4) { labels[t] = Tensor.ignoreIndex }  // prompt-like positions without targets
+            let ids = (0..<10).map { _ in Int(rng.next() % 96) }
+            var labels = Array(ids.dropFirst()) + [TokenizedExample.ignoreIndex]
+            for t in 0..<(i % 4) { labels[t] = TokenizedExample.ignoreIndex }  // prompt-like positions without targets
             return TrainingBatch(inputIDs: ids, labels: labels, batchSize: 1)
         }
     }

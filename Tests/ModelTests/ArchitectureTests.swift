@@ -26,7 +26,7 @@ final class ArchitectureTests: XCTestCase {
     func testCachedDecodingEqualsRecompute() throws {
         for name in Self.names {
             let model = try LanguageModel.loadModel(from: Fixtures.tinyModel(name))
-            let ids: [Int32] = [5, 17, 3, 88, 42, 9, 61, 2]
+            let ids: [Int] = [5, 17, 3, 88, 42, 9, 61, 2]
             let full = try model.forward(ModelInput(tokens: ids), cache: nil).scalars
             let v = model.description.vocabularySize
             // Prefill 3 tokens in one chunk, then one token at a time.
@@ -44,10 +44,10 @@ final class ArchitectureTests: XCTestCase {
 
     func testLastPositionLogitsAndLeftPaddedBatch() throws {
         let model = try LanguageModel.loadModel(from: Fixtures.tinyModel("qwen2"))
-        let a: [Int32] = [4, 8, 15, 16, 23], b: [Int32] = [42, 7, 1]
+        let a: [Int] = [4, 8, 15, 16, 23], b: [Int] = [42, 7, 1]
         let alone = try model.forward(ModelInput(tokens: b, logits: .last), cache: nil).scalars
         // Left-pad b to a's length; positions restart at 0 after the padding.
-        let padded: [Int32] = [0, 0] + b
+        let padded: [Int] = [0, 0] + b
         let input = ModelInput(tokens: a + padded, batchSize: 2, positions: [0, 1, 2, 3, 4, 0, 0, 0, 1, 2],
                                keyStart: [0, 2], logits: .last)
         let both = try model.forward(input, cache: nil)
@@ -73,7 +73,7 @@ final class ArchitectureTests: XCTestCase {
             XCTAssertEqual($0 as? ModelInputError, .tokenOutOfRange(id: 96, vocabularySize: 96))
         }
         XCTAssertThrowsError(try model.forward(ModelInput(tokens: [1, 2, 3], batchSize: 2), cache: nil))
-        XCTAssertThrowsError(try model.forward(ModelInput(tokens: [Int32](repeating: 1, count: 65)), cache: nil))
+        XCTAssertThrowsError(try model.forward(ModelInput(tokens: [Int](repeating: 1, count: 65)), cache: nil))
     }
 
     /// Sizes that are not positive, or so large that products of them would overflow, are refused

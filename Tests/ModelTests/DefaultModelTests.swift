@@ -43,7 +43,7 @@ final class DefaultModelTests: XCTestCase {
     func testLastPositionLogitsMatchTransformers() throws {
         let m = try model()
         for (name, ref) in try references().sorted(by: { $0.key < $1.key }) {
-            let logits = try m.forward(ModelInput(tokens: ref.ids.map(Int32.init), logits: .last), cache: nil).scalars
+            let logits = try m.forward(ModelInput(tokens: ref.ids, logits: .last), cache: nil).scalars
             let err = maxAbsoluteError(Array(logits[0..<ref.logits_head.count]), ref.logits_head)
             XCTAssertLessThan(err, 2e-3, "\(name): max |Δ| over the first 2000 logits = \(err)")
             for (id, want) in zip(ref.top_ids, ref.top_logits) {
@@ -59,12 +59,12 @@ final class DefaultModelTests: XCTestCase {
         let m = try model()
         for (name, ref) in try references().sorted(by: { $0.key < $1.key }) {
             let cache = m.makeCache(batchSize: 1, capacity: ref.ids.count + 24)
-            var logits = try m.forward(ModelInput(tokens: ref.ids.map(Int32.init), logits: .last), cache: cache).scalars
+            var logits = try m.forward(ModelInput(tokens: ref.ids, logits: .last), cache: cache).scalars
             var out: [Int] = []
             for _ in 0..<ref.greedy.count {
                 let next = logits.indices.max { logits[$0] < logits[$1] }!
                 out.append(next)
-                logits = try m.forward(ModelInput(tokens: [Int32(next)], logits: .last), cache: cache).scalars
+                logits = try m.forward(ModelInput(tokens: [Int(next)], logits: .last), cache: cache).scalars
             }
             XCTAssertEqual(out, ref.greedy, name)
         }

@@ -17,7 +17,7 @@ final class KeepQuantizedTests: XCTestCase {
             let kinds = quantized.namedModules().map { type(of: $0.module) }
             XCTAssertTrue(kinds.contains { $0 == QuantizedLinear.self }, "\(name) keeps quantized linears")
             let v = dense.description.vocabularySize
-            let ids: [Int32] = (0..<10).map { Int32(($0 * 7 + 3) % v) }
+            let ids = (0..<10).map { ($0 * 7 + 3) % v }
             let a = try dense.forward(ModelInput(tokens: ids)).scalars
             let b = try quantized.forward(ModelInput(tokens: ids)).scalars
             XCTAssertLessThan(maxAbsoluteError(a, b), 1e-3, name)

@@ -49,7 +49,7 @@ final class RopeScalingGGUFTests: XCTestCase {
         let windowed = try LanguageModel.loadModel(from: folder)
         let full = try LanguageModel.loadModel(from: source)
         XCTAssertEqual(windowed.description.maxPositions, 6)
-        let ids: [Int32] = [5, 9, 2, 77, 31, 8]
+        let ids: [Int] = [5, 9, 2, 77, 31, 8]
         XCTAssertEqual(try windowed.forward(ModelInput(tokens: ids), cache: nil).scalars,
                        try full.forward(ModelInput(tokens: ids), cache: nil).scalars, "within the window nothing changes")
         XCTAssertThrowsError(try windowed.forward(ModelInput(tokens: ids + [4]), cache: nil)) {

@@ -42,7 +42,7 @@ final class AdapterMethodTests: XCTestCase {
     }
 
     private func batch(_ run: Run) -> TrainingBatch {
-        TrainingBatch(inputIDs: run.input_ids.flatMap { $0.map(Int32.init) }, labels: run.labels.flatMap { $0.map(Int32.init) },
+        TrainingBatch(inputIDs: run.input_ids.flatMap { $0 }, labels: run.labels.flatMap { $0 },
                       batchSize: run.input_ids.count)
     }
 
@@ -143,7 +143,7 @@ final class AdapterMethodTests: XCTestCase {
             for name in ["prompt", "prefix"] {
                 let m = try model(arch)
                 try Adapters.load(from: Fixtures.url("PEFTTests", "methods/\(arch)-\(name)/adapter"), into: m)
-                let ids: [Int32] = [5, 17, 33, 2, 71, 44, 9]
+                let ids: [Int] = [5, 17, 33, 2, 71, 44, 9]
                 let full = try m.forward(ModelInput(tokens: ids, logits: .last), cache: nil).scalars
                 let cache = m.makeCache(capacity: 4)
                 _ = try m.forward(ModelInput(tokens: Array(ids.prefix(4)), logits: .last), cache: cache)
@@ -152,10 +152,10 @@ final class AdapterMethodTests: XCTestCase {
                 XCTAssertLessThan(maxAbsoluteError(last, full), 1e-4, "\(arch)-\(name): cached = recomputed")
 
                 // Row 1 is the 7-token prompt; row 0 a 4-token prompt left-padded by 3.
-                let short: [Int32] = [40, 41, 42, 43]
+                let short: [Int] = [40, 41, 42, 43]
                 let alone = try m.forward(ModelInput(tokens: short, logits: .last), cache: nil).scalars
                 let padded = [0, 0, 0] + short + ids
-                let positions: [Int32] = [0, 0, 0, 0, 1, 2, 3] + (0..<7).map(Int32.init)
+                let positions: [Int] = [0, 0, 0, 0, 1, 2, 3] + (0..<7)
                 let batchCache = m.makeCache(batchSize: 2, capacity: 8)
                 let both = try m.forward(ModelInput(tokens: padded, batchSize: 2, positions: positions, keyStart: [3, 0], logits: .last),
                                          cache: batchCache).scalars

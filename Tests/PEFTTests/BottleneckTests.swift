@@ -26,7 +26,7 @@ final class BottleneckTests: XCTestCase {
 
         var folder: URL { Fixtures.url("PEFTTests", "bottleneck/\(name)") }
         var adapter: URL { folder.appendingPathComponent("adapter") }
-        var ids: [Int32] { run.input_ids.flatMap { $0.map(Int32.init) } }
+        var ids: [Int] { run.input_ids.flatMap { $0 } }
         var targets: [Int32] { run.targets.flatMap { $0.map(Int32.init) } }
         var input: ModelInput { ModelInput(tokens: ids, batchSize: run.input_ids.count) }
 
@@ -171,7 +171,7 @@ final class BottleneckTests: XCTestCase {
             ("tailor-llama-double_seq_bn", "llama", .doubleSeqBottleneck(reductionFactor: 8, nonLinearity: "gelu")),
             ("tailor-gpt2-seq_bn", "gpt2", .seqBottleneck(reductionFactor: 4, nonLinearity: "tanh")),
         ]
-        let ids: [Int32] = [5, 17, 42, 8, 77, 3, 60, 21]
+        let ids: [Int] = [5, 17, 42, 8, 77, 3, 60, 21]
         for (name, architecture, configuration) in configurations {
             let model = try LanguageModel.loadModel(from: Fixtures.tinyModel(architecture))
             try Adapters.apply(configuration, to: model, name: "mine", seed: 12)
@@ -179,7 +179,7 @@ final class BottleneckTests: XCTestCase {
             let optimizer = Optimizer(.adamW(weightDecay: 0))
             for _ in 0..<5 {
                 let l = Tensor.crossEntropy(logits: try model.forward(ModelInput(tokens: ids), cache: nil),
-                                            targets: Array(ids.dropFirst()) + [Tensor.ignoreIndex])
+                                            targets: ids.dropFirst().map(Int32.init) + [Tensor.ignoreIndex])
                 let grads = l.gradients()
                 var byName: [String: Tensor] = [:]
                 for (n, p) in params { byName[n] = grads[p] }
@@ -196,7 +196,7 @@ final class BottleneckTests: XCTestCase {
             XCTAssertEqual(config, expected, name)
             XCTAssertEqual(try fresh.forward(ModelInput(tokens: ids), cache: nil).scalars, before, name)
             if export != nil {
-                let json = try JSONSerialization.data(withJSONObject: ["input_ids": [ids.map(Int.init)], "logits": before.map(Double.init)])
+                let json = try JSONSerialization.data(withJSONObject: ["input_ids": [ids], "logits": before.map(Double.init)])
                 try json.write(to: dir.appendingPathComponent("logits.json"))
             }
         }

@@ -10,7 +10,7 @@ import XCTest
 /// llama.cpp's side is checked by Tools/check_gguf_export.py.
 final class GGUFExportTests: XCTestCase {
     private var scratch: URL!
-    private let ids: [Int32] = [3, 14, 15, 92, 65, 35, 89, 1, 0, 95]
+    private let ids: [Int] = [3, 14, 15, 92, 65, 35, 89, 1, 0, 95]
     private static let llamaTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     private static let gpt2Targets = ["c_attn", "c_proj", "c_fc"]
 
@@ -21,7 +21,7 @@ final class GGUFExportTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
 
-    private func logits(_ model: any CausalLanguageModel, _ tokens: [Int32]? = nil) throws -> [Float] {
+    private func logits(_ model: any CausalLanguageModel, _ tokens: [Int]? = nil) throws -> [Float] {
         try model.forward(ModelInput(tokens: tokens ?? ids), cache: nil).scalars
     }
 

@@ -11,9 +11,9 @@ final class LoRATests: XCTestCase {
         try LanguageModel.loadModel(from: Fixtures.tinyModel("llama"))
     }
 
-    private let ids: [Int32] = [3, 14, 15, 92, 65, 35, 89]
+    private let ids: [Int] = [3, 14, 15, 92, 65, 35, 89]
 
-    private func logits(_ model: any CausalLanguageModel, _ tokens: [Int32]? = nil) throws -> [Float] {
+    private func logits(_ model: any CausalLanguageModel, _ tokens: [Int]? = nil) throws -> [Float] {
         try model.forward(ModelInput(tokens: tokens ?? ids), cache: nil).scalars
     }
 
@@ -76,7 +76,7 @@ final class LoRATests: XCTestCase {
         XCTAssertEqual(trainable.count, 8)
         XCTAssertTrue(trainable.allSatisfy { $0.name.contains("lora_") })
         let logits = try model.forward(ModelInput(tokens: ids), cache: nil)
-        let loss = Tensor.crossEntropy(logits: logits, targets: Array(ids.dropFirst()) + [Tensor.ignoreIndex])
+        let loss = Tensor.crossEntropy(logits: logits, targets: ids.dropFirst().map(Int32.init) + [Tensor.ignoreIndex])
         let grads = loss.gradients()
         XCTAssertEqual(grads.count, 8, "gradients exist for the adapters only")
         // B starts at zero, so A's gradient is zero at first while B's is not.

@@ -65,9 +65,9 @@ final class BitsAndBytesLinearTests: XCTestCase {
         XCTAssertEqual(adapters.count, 12)
         XCTAssertTrue(adapters.allSatisfy { $0.name.contains("lora_") })
 
-        let tokens: [Int32] = (0..<24).map { Int32(($0 * 7 + 3) % 64) }
+        let tokens = (0..<24).map { ($0 * 7 + 3) % 64 }
         let input = ModelInput(tokens: Array(tokens.dropLast()))
-        let targets = Array(tokens.dropFirst())
+        let targets = tokens.dropFirst().map(Int32.init)
         var losses: [Float] = []
         for step in 0..<8 {
             let loss = Tensor.crossEntropy(logits: try model.forward(input, cache: nil), targets: targets)

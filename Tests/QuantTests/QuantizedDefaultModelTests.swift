@@ -26,7 +26,7 @@ final class QuantizedDefaultModelTests: XCTestCase {
                                             from: Data(contentsOf: Fixtures.url("ModelTests", "qwen-reference.json")))
         for (name, ref) in refs.sorted(by: { $0.key < $1.key }) {
             let cache = model.makeCache(batchSize: 1, capacity: ref.ids.count + 8)
-            var logits = try model.forward(ModelInput(tokens: ref.ids.map(Int32.init), logits: .last), cache: cache).scalars
+            var logits = try model.forward(ModelInput(tokens: ref.ids, logits: .last), cache: cache).scalars
             let top = logits.indices.max { logits[$0] < logits[$1] }!
             XCTAssertEqual(top, ref.top_ids.first, "\(name): top token")
             for (id, want) in zip(ref.top_ids, ref.top_logits).prefix(5) {
@@ -36,7 +36,7 @@ final class QuantizedDefaultModelTests: XCTestCase {
             for _ in 0..<4 {
                 let next = logits.indices.max { logits[$0] < logits[$1] }!
                 greedy.append(next)
-                logits = try model.forward(ModelInput(tokens: [Int32(next)], logits: .last), cache: cache).scalars
+                logits = try model.forward(ModelInput(tokens: [Int(next)], logits: .last), cache: cache).scalars
             }
             XCTAssertEqual(greedy, Array(ref.greedy.prefix(4)), "\(name): greedy tokens")
         }

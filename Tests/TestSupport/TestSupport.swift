@@ -39,7 +39,7 @@ public struct ExpectedLogits: Decodable {
     }
 
     /// The ids flattened row-major, as Int32.
-    public var flatIDs: [Int32] { input_ids.flatMap { $0.map(Int32.init) } }
+    public var flatIDs: [Int] { input_ids.flatMap { $0 } }
 }
 
 /// Largest |a − b| / (|b| + floor) over the elements.

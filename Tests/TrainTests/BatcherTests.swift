@@ -2,11 +2,11 @@ import XCTest
 @testable import Train
 
 final class BatcherTests: XCTestCase {
-    private let pad: Int32 = 999
+    private let pad: Int = 999
 
     /// Example `i` has `length` tokens `[i*100, i*100+1, …]`, prompt-masked for the first half.
     private func example(_ i: Int, length: Int) -> TokenizedExample {
-        let ids = (0..<length).map { Int32(i * 100 + $0) }
+        let ids = (0..<length).map { Int(i * 100 + $0) }
         let labels = ids.enumerated().map { $0.offset < max(1, length / 2) ? TokenizedExample.ignoreIndex : $0.element }
         return TokenizedExample(inputIDs: ids, labels: labels)
     }
@@ -15,7 +15,7 @@ final class BatcherTests: XCTestCase {
         lengths.enumerated().map { example($0.offset, length: $0.element) }
     }
 
-    private func row(_ batch: TrainingBatch, _ r: Int, _ values: [Int32]) -> ArraySlice<Int32> {
+    private func row(_ batch: TrainingBatch, _ r: Int, _ values: [Int]) -> ArraySlice<Int> {
         values[(r * batch.sequenceLength)..<((r + 1) * batch.sequenceLength)]
     }
 
@@ -64,7 +64,7 @@ final class BatcherTests: XCTestCase {
             XCTAssertEqual(e0, batcher.batches(epoch: 0), "same epoch, same batches")
             XCTAssertNotEqual(e0, batcher.batches(epoch: 1), "each epoch reshuffles")
             // Every example's tokens appear exactly once per epoch (first token ids are unique).
-            var seen: [Int32] = []
+            var seen: [Int] = []
             for b in e0 {
                 let mask = b.attentionMask
                 for i in 0..<b.inputIDs.count where mask[i] == 1 {
@@ -112,14 +112,14 @@ final class BatcherTests: XCTestCase {
                 XCTAssertLessThanOrEqual(b.lengths[r], 8)
                 // Walk the row example by example: positions restart at 0 and sequence ids count up.
                 var t = ids.startIndex
-                var s: Int32 = 1
+                var s: Int = 1
                 while t < ids.startIndex + b.lengths[r] {
                     let first = ids[t]
                     let source = try XCTUnwrap(data.first { $0.inputIDs[0] == first })
                     XCTAssertEqual(Array(ids[t..<(t + source.count)]), source.inputIDs)
                     XCTAssertEqual(Array(labels[t..<(t + source.count)]), source.labels)
                     XCTAssertEqual(labels[t], TokenizedExample.ignoreIndex, "no label crosses an example boundary")
-                    XCTAssertEqual(Array(positions[t..<(t + source.count)]), (0..<source.count).map { Int32($0) })
+                    XCTAssertEqual(Array(positions[t..<(t + source.count)]), Array(0..<source.count))
                     XCTAssertTrue(sequences[t..<(t + source.count)].allSatisfy { $0 == s })
                     t += source.count
                     s += 1

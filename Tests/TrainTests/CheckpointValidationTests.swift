@@ -20,7 +20,7 @@ final class CheckpointValidationTests: XCTestCase {
     private func batches() -> [TrainingBatch] {
         var rng = SeededRandom(seed: 11)
         return (0..<2).map { _ in
-            let ids = (0..<10).map { _ in Int32(rng.next() % 96) }
+            let ids = (0..<10).map { _ in Int(rng.next() % 96) }
             return TrainingBatch(inputIDs: ids, labels: ids, batchSize: 1)
         }
     }

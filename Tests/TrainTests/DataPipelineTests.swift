@@ -32,7 +32,7 @@ final class DataPipelineTests: XCTestCase {
         XCTAssertEqual(prompt, expectedPrompt)
         // The answer ends with <|im_end|> = EOS, which is not duplicated; ChatML's final "\n" is dropped.
         XCTAssertEqual(target, "SWT-WOL-BLU-L<|im_end|>")
-        XCTAssertEqual(e.inputIDs.last, Int32(qwen.id("<|im_end|>")))
+        XCTAssertEqual(e.inputIDs.last, Int(qwen.id("<|im_end|>")))
         XCTAssertEqual(qwen.text(e.inputIDs), expectedPrompt + "SWT-WOL-BLU-L<|im_end|>")
         XCTAssertEqual(e.targetTokenCount, "SWT-WOL-BLU-L".utf8.count + 1)
         // The same prompt text is what a generator would be given.
@@ -58,8 +58,8 @@ final class DataPipelineTests: XCTestCase {
         let record = DataRecord.alpaca(instruction: "Add", input: "2 and 3", output: "5")
         let data = try DataPipeline.prepare(records: [record], tokenizer: llama, config: config { $0.template = .alpaca })
         let e = try XCTUnwrap(data.train.first)
-        XCTAssertEqual(e.inputIDs.first, Int32(llama.id("<s>")), "raw text gets the tokenizer's BOS")
-        XCTAssertEqual(e.inputIDs.last, Int32(llama.id("</s>")))
+        XCTAssertEqual(e.inputIDs.first, Int(llama.id("<s>")), "raw text gets the tokenizer's BOS")
+        XCTAssertEqual(e.inputIDs.last, Int(llama.id("</s>")))
         let (prompt, target) = parts(e, llama)
         XCTAssertEqual(prompt, "<s>" + ChatTemplate.alpacaPrompt(instruction: "Add", input: "2 and 3"))
         XCTAssertEqual(target, "5</s>")

@@ -29,7 +29,7 @@ final class EightBitOptimizerTests: XCTestCase {
     private func batches() -> [TrainingBatch] {
         var rng = SeededRandom(seed: 5)
         return (0..<4).map { _ in
-            let ids = (0..<12).map { _ in Int32(rng.next() % 96) }
+            let ids = (0..<12).map { _ in Int(rng.next() % 96) }
             return TrainingBatch(inputIDs: ids, labels: ids, batchSize: 1)
         }
     }

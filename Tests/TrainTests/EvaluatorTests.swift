@@ -12,7 +12,7 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertTrue(model.namedParameters().allSatisfy { !$0.parameter.isTrainable }, "loaded models start frozen")
         var rng = SeededRandom(seed: 3)
         let batches = (0..<3).map { _ -> TrainingBatch in
-            let ids = (0..<8).map { _ in Int32(rng.next() % 96) }
+            let ids = (0..<8).map { _ in Int(rng.next() % 96) }
             return TrainingBatch(inputIDs: ids, labels: ids, batchSize: 1)
         }
         var calls: [Int] = []
@@ -27,7 +27,7 @@ final class EvaluatorTests: XCTestCase {
         let reference = try GradientMode.withoutGradients {
             try batches.reduce(0.0) { sum, b in
                 let logits = try model.forward(ModelInput(tokens: b.inputIDs, logits: .rows(Array(0..<7))), cache: nil)
-                return sum + Double(Tensor.crossEntropy(logits: logits, targets: Array(b.labels.dropFirst()), normalizer: 1).item)
+                return sum + Double(Tensor.crossEntropy(logits: logits, targets: b.labels.dropFirst().map(Int32.init), normalizer: 1).item)
             } / 21
         }
         XCTAssertEqual(scores.loss, reference, accuracy: 1e-6)

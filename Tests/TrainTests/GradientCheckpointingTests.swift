@@ -10,10 +10,10 @@ import XCTest
 final class GradientCheckpointingTests: XCTestCase {
     private func batch() -> TrainingBatch {
         var rng = SeededRandom(seed: 5)
-        let ids = (0..<24).map { _ in Int32(rng.next() % 96) }
-        let labels: [Int32] = (0..<24).map { (i: Int) -> Int32 in
+        let ids = (0..<24).map { _ in Int(rng.next() % 96) }
+        let labels: [Int] = (0..<24).map { (i: Int) -> Int in
             let t = i % 12
-            return t < 3 ? Tensor.ignoreIndex : ids[i]
+            return t < 3 ? TokenizedExample.ignoreIndex : ids[i]
         }
         return TrainingBatch(inputIDs: ids, labels: labels, batchSize: 2)
     }

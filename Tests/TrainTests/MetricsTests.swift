@@ -176,7 +176,7 @@ final class MetricsTests: XCTestCase {
 
     func testTokenAccuracyUsesNextTokenShiftAndSkipsIgnoredLabels() throws {
         // Vocabulary 4, positions 0…4. Logits row t is the guess for labels[t + 1].
-        let labels: [Int32] = [-100, -100, 2, 3, 1]
+        let labels: [Int] = [-100, -100, 2, 3, 1]
         let guesses = [3, 2, 0, 1, 0]  // row 0 → label -100 (skipped); row 1 → 2 ✓; row 2 → 3 ✗; row 3 → 1 ✓; row 4 unused
         var logits = [Float](repeating: 0, count: labels.count * 4)
         for (t, g) in guesses.enumerated() { logits[t * 4 + g] = 1 }

@@ -26,12 +26,12 @@ final class ObjectiveTests: XCTestCase {
     private func batches(_ count: Int, seed: UInt64, rows: Int = 2, length: Int = 10) -> [TrainingBatch] {
         var rng = SeededRandom(seed: seed)
         return (0..<count).map { _ in
-            var ids: [Int32] = [], labels: [Int32] = []
+            var ids: [Int] = [], labels: [Int] = []
             for _ in 0..<rows {
-                let row = (0..<length).map { _ in Int32(rng.next() % 96) }
+                let row = (0..<length).map { _ in Int(rng.next() % 96) }
                 ids += row
                 // A prompt of 4 tokens without labels, then the tokens themselves (Hugging Face's convention).
-                labels += (0..<length).map { t in t < 4 ? Tensor.ignoreIndex : row[t] }
+                labels += (0..<length).map { t in t < 4 ? TokenizedExample.ignoreIndex : row[t] }
             }
             return TrainingBatch(inputIDs: ids, labels: labels, batchSize: rows)
         }

@@ -12,7 +12,7 @@ final class PackingTests: XCTestCase {
     private func examples() -> [TokenizedExample] {
         var rng = SeededRandom(seed: 17)
         return [7, 4, 9, 5].enumerated().map { i, length in
-            let ids = (0..<length).map { _ in Int32(rng.next() % 96) }
+            let ids = (0..<length).map { _ in Int(rng.next() % 96) }
             // A prompt of i+1 tokens without targets.
             let labels = ids.enumerated().map { $0.offset <= i ? TokenizedExample.ignoreIndex : $0.element }
             return TokenizedExample(inputIDs: ids, labels: labels)

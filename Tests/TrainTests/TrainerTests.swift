@@ -18,7 +18,7 @@ final class TrainerTests: XCTestCase {
 
     /// A batch with Hugging Face's labels as they are: Tailor uses the same (unshifted) convention.
     private func batch(ids: [[Int]], hfLabels: [[Int]]) -> TrainingBatch {
-        TrainingBatch(inputIDs: ids.flatMap { $0.map(Int32.init) }, labels: hfLabels.flatMap { $0.map(Int32.init) }, batchSize: ids.count)
+        TrainingBatch(inputIDs: ids.flatMap { $0 }, labels: hfLabels.flatMap { $0 }, batchSize: ids.count)
     }
 
     private func tinyLlama() throws -> any CausalLanguageModel {
@@ -60,9 +60,9 @@ final class TrainerTests: XCTestCase {
 
     func testAccumulatingMicroBatchesEqualsOneLargeBatch() throws {
         // Two rows with different numbers of targets: per-token normalisation across micro-batches.
-        let rowA: [Int32] = [5, 9, 13, 2, 77, 41], rowB: [Int32] = [8, 8, 30, 60, 1, 19]
-        let labA: [Int32] = [Tensor.ignoreIndex, 9, 13, 2, 77, 41]
-        let labB: [Int32] = [Tensor.ignoreIndex, Tensor.ignoreIndex, Tensor.ignoreIndex, 60, 1, Tensor.ignoreIndex]
+        let rowA: [Int] = [5, 9, 13, 2, 77, 41], rowB: [Int] = [8, 8, 30, 60, 1, 19]
+        let labA: [Int] = [TokenizedExample.ignoreIndex, 9, 13, 2, 77, 41]
+        let labB: [Int] = [TokenizedExample.ignoreIndex, TokenizedExample.ignoreIndex, TokenizedExample.ignoreIndex, 60, 1, TokenizedExample.ignoreIndex]
         func trained(accumulate: Bool) throws -> [Float] {
             let model = try tinyLlama()
             try Adapters.apply(LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj"]), initialization: .gaussian),
@@ -82,7 +82,7 @@ final class TrainerTests: XCTestCase {
     private func syntheticBatches() -> [TrainingBatch] {
         var rng = SeededRandom(seed: 4)
         return (0..<4).map { _ in
-            let ids = (0..<12).map { _ in Int32(rng.next() % 96) }
+            let ids = (0..<12).map { _ in Int(rng.next() % 96) }
             return TrainingBatch(inputIDs: ids, labels: ids, batchSize: 1)
         }
     }
@@ -185,7 +185,7 @@ extension TrainerTests {
         let model = try LanguageModel.loadModel(from: Fixtures.tinyModel("llama"))
         try Adapters.apply(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj"])), to: model)
         let trainer = try Trainer(model: model, configuration: TrainingConfiguration(maxSteps: 1))
-        let outside = TrainingBatch(inputIDs: [1, 2, 3], labels: [Tensor.ignoreIndex, 2, 96], batchSize: 1)
+        let outside = TrainingBatch(inputIDs: [1, 2, 3], labels: [TokenizedExample.ignoreIndex, 2, 96], batchSize: 1)
         XCTAssertThrowsError(try trainer.fit(train: FixedBatches([outside]))) {
             XCTAssertEqual($0 as? TrainingError, .invalidBatch("target 96 is outside the vocabulary (0..<96)"))
         }

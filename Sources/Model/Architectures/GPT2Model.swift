@@ -277,7 +277,7 @@ public final class GPT2Model: CausalLanguageModel {
 
     /// The blocks and the final norm: the selected rows' hidden states [N, C].
     private func finalHidden(_ input: ModelInput, plan: ForwardPlan, cache: KVCache?) -> Tensor {
-        let tokens = plan.withPrefix(transformer.wte(input.tokens, shape: [plan.batch, plan.length]))
+        let tokens = plan.withPrefix(transformer.wte(plan.tokenIDs, shape: [plan.batch, plan.length]))
         var h = tokens + transformer.wpe(plan.positions, shape: [plan.batch, tokens.shape[1]])
         for (i, block) in transformer.h.items.enumerated() {
             let context = plan.context(layer: i, cache: cache)

@@ -292,7 +292,7 @@ public final class LlamaModel: CausalLanguageModel {
 
     /// The blocks and the final norm: the selected rows' hidden states [N, C].
     private func finalHidden(_ input: ModelInput, plan: ForwardPlan, cache: KVCache?) -> Tensor {
-        var h = plan.withPrefix(backbone.embedTokens(input.tokens, shape: [plan.batch, plan.length]))
+        var h = plan.withPrefix(backbone.embedTokens(plan.tokenIDs, shape: [plan.batch, plan.length]))
         for (i, layer) in backbone.layers.items.enumerated() {
             let context = plan.context(layer: i, cache: cache)
             h = plan.checkpointing(h, block: layer) { layer($0, context: context) }

@@ -30,7 +30,7 @@ public struct AttentionMask: Sendable, Equatable {
 
     /// Segment starts for packed rows: `segments` ([B, T] row-major) numbers the example each token
     /// belongs to; a new segment begins wherever the number changes along a row.
-    public static func segmentStarts(segments: [Int32], batch: Int) -> [Int32] {
+    public static func segmentStarts<ID: BinaryInteger>(segments: [ID], batch: Int) -> [Int32] {
         let t = batch > 0 ? segments.count / batch : 0
         var starts = [Int32](repeating: 0, count: segments.count)
         for b in 0..<batch {

@@ -17,14 +17,14 @@ public struct Batcher: TrainingBatches {
     /// Longest row (packing capacity).
     public let maxSequenceLength: Int
     /// Token id used for padding.
-    public let padTokenID: Int32
+    public let padTokenID: Int
     /// Seed for the per-epoch shuffles.
     public let seed: UInt64
 
     /// Checks the examples (labels as long as inputs, none empty or longer than
     /// `maxSequenceLength`) and the options.
     public init(examples: [TokenizedExample], options: BatchingOptions, maxSequenceLength: Int,
-                padTokenID: Int32, seed: UInt64) throws {
+                padTokenID: Int, seed: UInt64) throws {
         try options.validate()
         guard maxSequenceLength >= 1 else {
             throw DataError.invalidConfiguration("maxSequenceLength must be positive (got \(maxSequenceLength))")

@@ -14,8 +14,8 @@ struct ExampleEncoder<T: Tokenizer> {
 
     /// BOS to prepend to raw-text records: the tokenizer's BOS when its own convention adds one
     /// (seen by encoding an empty string with special tokens).
-    let rawTextBOS: Int32?
-    let eos: Int32?
+    let rawTextBOS: Int?
+    let eos: Int?
 
     init(tokenizer: T, trainOnPrompt: Bool, appendEOS: Bool) {
         self.tokenizer = tokenizer
@@ -23,17 +23,17 @@ struct ExampleEncoder<T: Tokenizer> {
         self.appendEOS = appendEOS
         let bos = tokenizer.bosTokenID
         if let bos, tokenizer.encode("", addSpecialTokens: true).first == bos {
-            rawTextBOS = Int32(clamping: bos)
+            rawTextBOS = bos
         } else {
             rawTextBOS = nil
         }
-        eos = tokenizer.eosTokenID.map { Int32(clamping: $0) }
+        eos = tokenizer.eosTokenID
     }
 
     func encode(_ segments: [ChatSegment], isRawText: Bool) -> TokenizedExample {
         let lastResponse = segments.lastIndex(where: \.isResponse) ?? (segments.count - 1)
-        var ids: [Int32] = []
-        var labels: [Int32] = []
+        var ids: [Int] = []
+        var labels: [Int] = []
         if isRawText, let bos = rawTextBOS {
             ids.append(bos)
             labels.append(TokenizedExample.ignoreIndex)
@@ -43,11 +43,8 @@ struct ExampleEncoder<T: Tokenizer> {
             let trained = segment.isResponse || trainOnPrompt
             ids.reserveCapacity(ids.count + tokens.count)
             labels.reserveCapacity(labels.count + tokens.count)
-            for token in tokens {
-                let id = Int32(clamping: token)
-                ids.append(id)
-                labels.append(trained ? id : TokenizedExample.ignoreIndex)
-            }
+            ids += tokens
+            labels += trained ? tokens : [Int](repeating: TokenizedExample.ignoreIndex, count: tokens.count)
         }
         if appendEOS, let eos, ids.last != eos {
             ids.append(eos)

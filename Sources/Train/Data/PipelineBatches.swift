@@ -9,7 +9,7 @@ public struct PipelineBatches: TrainingBatches {
     public let batcher: Batcher
 
     /// Batches of `examples`, grouped as `config.batching` says, right-padded with `padID`.
-    public init(_ examples: [TokenizedExample], config: DataConfig, padID: Int32, shuffle: Bool) throws {
+    public init(_ examples: [TokenizedExample], config: DataConfig, padID: Int, shuffle: Bool) throws {
         var options = config.batching
         options.shuffle = shuffle && options.shuffle
         batcher = try Batcher(examples: examples, options: options, maxSequenceLength: config.maxSequenceLength,

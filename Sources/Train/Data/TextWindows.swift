@@ -15,19 +15,15 @@ import Model
 /// ```
 public enum TextWindows {
     /// The windows of `tokens`; throws ``DataError/invalidConfiguration(_:)`` for a `length`
-    /// below 2 or an id outside `0...Int32.max`, and ``DataError/noUsableExamples(source:)`` when
+    /// below 2 or a negative id, and ``DataError/noUsableExamples(source:)`` when
     /// fewer than two tokens are given.
     public static func examples(tokens: [Int], length: Int) throws -> [TokenizedExample] {
         guard length >= 2 else { throw DataError.invalidConfiguration("text windows need at least 2 tokens (got \(length))") }
         guard tokens.count >= 2 else { throw DataError.noUsableExamples(source: "a text of \(tokens.count) token(s)") }
-        var ids: [Int32] = []
-        ids.reserveCapacity(tokens.count)
-        for token in tokens {
-            guard let id = Int32(exactly: token), id >= 0 else {
-                throw DataError.invalidConfiguration("token id \(token) is outside 0…\(Int32.max)")
-            }
-            ids.append(id)
+        if let bad = tokens.first(where: { $0 < 0 }) {
+            throw DataError.invalidConfiguration("token id \(bad) is negative")
         }
+        let ids = tokens
         return stride(from: 0, to: ids.count, by: length).compactMap { start in
             let window = Array(ids[start..<min(start + length, ids.count)])
             guard window.count >= 2 else { return nil }
@@ -47,6 +43,6 @@ public enum TextWindows {
         let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0
         return try Batcher(examples: windows,
                            options: BatchingOptions(batchSize: batchSize, groupByLength: false, shuffle: false),
-                           maxSequenceLength: length, padTokenID: Int32(clamping: pad), seed: 0)
+                           maxSequenceLength: length, padTokenID: pad, seed: 0)
     }
 }

@@ -8,15 +8,15 @@
 /// predictions that enter the loss (``targetTokenCount``).
 public struct TokenizedExample: Sendable, Hashable, Codable {
     /// The label value that excludes a position from the loss (PyTorch's `ignore_index`).
-    public static let ignoreIndex: Int32 = -100
+    public static let ignoreIndex = -100
 
     /// Token ids the model reads.
-    public var inputIDs: [Int32]
+    public var inputIDs: [Int]
     /// Per-position targets: `inputIDs[t]` where trained, ``ignoreIndex`` elsewhere.
-    public var labels: [Int32]
+    public var labels: [Int]
 
     /// Creates an example; `labels` must have the same length as `inputIDs`.
-    public init(inputIDs: [Int32], labels: [Int32]) {
+    public init(inputIDs: [Int], labels: [Int]) {
         self.inputIDs = inputIDs
         self.labels = labels
     }

@@ -6,7 +6,7 @@ import Tensor
 /// ``TeacherForcedEvaluator``).
 ///
 /// **Label convention (Hugging Face's, not shifted):** `labels[b·T + t]` is aligned with
-/// `inputIDs[b·T + t]` — usually that same token where it is trained, ``Tensor/ignoreIndex``
+/// `inputIDs[b·T + t]` — usually that same token where it is trained, ``TokenizedExample/ignoreIndex``
 /// (−100) where it is not (prompt, padding). The loss shifts: the logits at position t of a row
 /// are scored against label t + 1 of the same row (``nextTokenTargets``), so a row's first label
 /// is never used. Rows are right-padded.
@@ -17,24 +17,24 @@ import Tensor
 /// packed batch gives the losses and gradients of the same examples unpacked.
 public struct TrainingBatch: Sendable, Hashable {
     /// Token ids, row-major [B, T].
-    public var inputIDs: [Int32]
+    public var inputIDs: [Int]
     /// Labels aligned with `inputIDs` (not shifted); −100 where no loss is taken.
-    public var labels: [Int32]
+    public var labels: [Int]
     /// B.
     public var batchSize: Int
     /// Real (non-padding) tokens per row, at the start of each row.
     public var lengths: [Int]
     /// Packed rows: each token's position within its example ([B, T]); nil: 0…T−1 in every row.
-    public var positions: [Int32]?
+    public var positions: [Int]?
     /// Packed rows: the example each token belongs to ([B, T], 1-based, 0 for padding); nil: one
     /// example per row.
-    public var segments: [Int32]?
+    public var segments: [Int]?
     /// Number of examples in the batch (more than `batchSize` when packed).
     public var exampleCount: Int
 
     /// A batch; `lengths` defaults to full rows and `exampleCount` to one example per row.
-    public init(inputIDs: [Int32], labels: [Int32], batchSize: Int, lengths: [Int]? = nil,
-                positions: [Int32]? = nil, segments: [Int32]? = nil, exampleCount: Int? = nil) {
+    public init(inputIDs: [Int], labels: [Int], batchSize: Int, lengths: [Int]? = nil,
+                positions: [Int]? = nil, segments: [Int]? = nil, exampleCount: Int? = nil) {
         self.inputIDs = inputIDs
         self.labels = labels
         self.batchSize = batchSize
@@ -55,9 +55,9 @@ public struct TrainingBatch: Sendable, Hashable {
     public var isPacked: Bool { segments != nil }
 
     /// 1 for real tokens, 0 for padding, [B, T] row-major.
-    public var attentionMask: [Int32] {
+    public var attentionMask: [Int] {
         let t = sequenceLength
-        var mask = [Int32](repeating: 0, count: inputIDs.count)
+        var mask = [Int](repeating: 0, count: inputIDs.count)
         for (row, length) in lengths.enumerated() where row < batchSize {
             for i in (row * t)..<(row * t + min(max(length, 0), t)) { mask[i] = 1 }
         }
@@ -70,18 +70,18 @@ public struct TrainingBatch: Sendable, Hashable {
         let t = sequenceLength
         guard t > 1 else { return 0 }
         var count = 0
-        for i in labels.indices where i % t != 0 && labels[i] != Tensor.ignoreIndex { count += 1 }
+        for i in labels.indices where i % t != 0 && labels[i] != TokenizedExample.ignoreIndex { count += 1 }
         return count
     }
 
     /// The shift from labels to next-token targets: the flat positions (b·T + t) whose logits are
     /// scored, and the token each must predict (label t + 1 of the same row).
-    public var nextTokenTargets: (positions: [Int], tokens: [Int32]) {
+    public var nextTokenTargets: (positions: [Int], tokens: [Int]) {
         let t = sequenceLength
-        var positions: [Int] = [], tokens: [Int32] = []
+        var positions: [Int] = [], tokens: [Int] = []
         guard t > 1, labels.count == inputIDs.count else { return (positions, tokens) }
         for row in 0..<batchSize {
-            for i in (row * t)..<(row * t + t - 1) where labels[i + 1] != Tensor.ignoreIndex {
+            for i in (row * t)..<(row * t + t - 1) where labels[i + 1] != TokenizedExample.ignoreIndex {
                 positions.append(i)
                 tokens.append(labels[i + 1])
             }
@@ -99,15 +99,15 @@ extension TrainingBatch {
     /// Lays out `rows` (each a list of examples placed back to back) padded with `padTokenID` to
     /// the longest row, rounded up to a multiple of `padToMultipleOf`. Packed batches get
     /// per-example positions and segments, and each example's first label becomes −100.
-    init(rows: [[TokenizedExample]], padTokenID: Int32, padToMultipleOf: Int, packed: Bool) {
+    init(rows: [[TokenizedExample]], padTokenID: Int, padToMultipleOf: Int, packed: Bool) {
         let longest = rows.map { $0.reduce(0) { $0 + $1.count } }.max() ?? 0
         let multiple = max(padToMultipleOf, 1)
         let length = (longest + multiple - 1) / multiple * multiple
         let total = rows.count * length
-        var inputs = [Int32](repeating: padTokenID, count: total)
-        var labels = [Int32](repeating: Tensor.ignoreIndex, count: total)
-        var positions = [Int32](repeating: 0, count: packed ? total : 0)
-        var segments = [Int32](repeating: 0, count: packed ? total : 0)
+        var inputs = [Int](repeating: padTokenID, count: total)
+        var labels = [Int](repeating: TokenizedExample.ignoreIndex, count: total)
+        var positions = [Int](repeating: 0, count: packed ? total : 0)
+        var segments = [Int](repeating: 0, count: packed ? total : 0)
         var lengths: [Int] = []
         var examples = 0
         for (r, row) in rows.enumerated() {
@@ -116,10 +116,10 @@ extension TrainingBatch {
                 examples += 1
                 for i in 0..<example.count {
                     inputs[t + i] = example.inputIDs[i]
-                    labels[t + i] = i == 0 ? Tensor.ignoreIndex : example.labels[i]
+                    labels[t + i] = i == 0 ? TokenizedExample.ignoreIndex : example.labels[i]
                     if packed {
-                        positions[t + i] = Int32(i)
-                        segments[t + i] = Int32(s + 1)
+                        positions[t + i] = i
+                        segments[t + i] = s + 1
                     }
                 }
                 t += example.count

@@ -37,7 +37,7 @@ public enum TeacherForcedEvaluator {
                 let (rows, targets) = batch.nextTokenTargets
                 if !rows.isEmpty {
                     let logits = try model.forward(batch.modelInput(logits: .rows(rows)), cache: nil)
-                    let nll = Tensor.crossEntropy(logits: logits, targets: targets, normalizer: 1).item
+                    let nll = Tensor.crossEntropy(logits: logits, targets: targets.map { Int32(clamping: $0) }, normalizer: 1).item
                     meter.add(sumNLL: Double(nll), tokens: rows.count)
                     let predicted = logits.withUnsafeBufferPointer { TokenAccuracy.argmax(logits: $0, vocabularySize: logits.shape[1]) }
                     correct += zip(predicted, targets).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }

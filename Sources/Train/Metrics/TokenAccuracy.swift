@@ -17,7 +17,7 @@ public struct TokenAccuracy: Sendable, Hashable, Codable {
 
     /// Adds one sequence: `predictions[t]` is the model's most likely next token at position `t`
     /// (its guess for `labels[t + 1]`). Labels equal to `ignoreIndex` are skipped.
-    public mutating func add(predictions: [Int32], labels: [Int32], ignoreIndex: Int32 = TokenizedExample.ignoreIndex) throws {
+    public mutating func add(predictions: [Int], labels: [Int], ignoreIndex: Int = TokenizedExample.ignoreIndex) throws {
         guard predictions.count == labels.count else {
             throw MetricError.shapeMismatch("\(predictions.count) predictions for \(labels.count) labels")
         }
@@ -29,8 +29,8 @@ public struct TokenAccuracy: Sendable, Hashable, Codable {
     }
 
     /// Adds one sequence from row-major logits `[T, vocabularySize]` by taking each row's argmax.
-    public mutating func add(logits: UnsafeBufferPointer<Float>, vocabularySize: Int, labels: [Int32],
-                             ignoreIndex: Int32 = TokenizedExample.ignoreIndex) throws {
+    public mutating func add(logits: UnsafeBufferPointer<Float>, vocabularySize: Int, labels: [Int],
+                             ignoreIndex: Int = TokenizedExample.ignoreIndex) throws {
         guard vocabularySize > 0, logits.count == labels.count * vocabularySize else {
             throw MetricError.shapeMismatch("\(logits.count) logits for \(labels.count) positions × vocabulary \(vocabularySize)")
         }
@@ -38,10 +38,10 @@ public struct TokenAccuracy: Sendable, Hashable, Codable {
     }
 
     /// The index of the largest value in each row of `[rows, vocabularySize]` logits (first on ties).
-    public static func argmax(logits: UnsafeBufferPointer<Float>, vocabularySize: Int) -> [Int32] {
+    public static func argmax(logits: UnsafeBufferPointer<Float>, vocabularySize: Int) -> [Int] {
         guard vocabularySize > 0 else { return [] }
         let rows = logits.count / vocabularySize
-        var out = [Int32](repeating: 0, count: rows)
+        var out = [Int](repeating: 0, count: rows)
         for r in 0..<rows {
             let base = r * vocabularySize
             var best = 0
@@ -50,7 +50,7 @@ public struct TokenAccuracy: Sendable, Hashable, Codable {
                 bestValue = logits[base + v]
                 best = v
             }
-            out[r] = Int32(best)
+            out[r] = best
         }
         return out
     }

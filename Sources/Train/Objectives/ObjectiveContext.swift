@@ -20,7 +20,7 @@ public final class ObjectiveContext {
     /// Flat positions (b·T + t) of the batch whose next token is a target
     /// (``TrainingBatch/nextTokenTargets``).
     public let targetRows: [Int]
-    /// The token each of ``targetRows`` must predict.
+    /// The token each of ``targetRows`` must predict, in the loss ops' index type.
     public let targets: [Int32]
     private var cachedRows: HiddenRows?
     private var cachedLogits: Tensor?
@@ -35,7 +35,8 @@ public final class ObjectiveContext {
         self.microBatchIndex = microBatchIndex
         let next = batch.nextTokenTargets
         targetRows = next.positions
-        targets = next.tokens
+        // The trainer checks labels against the vocabulary; clamping keeps any other id out of range.
+        targets = next.tokens.map { Int32(clamping: $0) }
         stepShare = normalizer > 0 ? Float(targetRows.count) / normalizer : 0
     }
 

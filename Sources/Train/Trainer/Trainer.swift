@@ -254,7 +254,7 @@ extension Train {
               batch.lengths.allSatisfy({ $0 >= 0 && $0 <= batch.sequenceLength }) else {
             throw TrainingError.invalidBatch("\(batch.inputIDs.count) tokens and lengths \(batch.lengths) do not make \(batch.batchSize) equal rows")
         }
-        if let bad = batch.labels.first(where: { $0 != Tensor.ignoreIndex && ($0 < 0 || Int($0) >= v) }) {
+        if let bad = batch.labels.first(where: { $0 != TokenizedExample.ignoreIndex && ($0 < 0 || $0 >= v) }) {
             throw TrainingError.invalidBatch("target \(bad) is outside the vocabulary (0..<\(v))")
         }
         for (name, values) in [("positions", batch.positions), ("segment ids", batch.segments)] {

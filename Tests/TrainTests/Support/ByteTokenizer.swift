@@ -85,6 +85,6 @@ struct ByteTokenizer: Tokenizer {
 }
 
 extension ByteTokenizer {
-    /// Decodes Int32 ids (as stored in examples), keeping special tokens.
-    func text(_ ids: [Int32]) -> String { decode(ids.map(Int.init), skipSpecialTokens: false) }
+    /// Decodes ids (as stored in examples), keeping special tokens.
+    func text(_ ids: [Int]) -> String { decode(ids, skipSpecialTokens: false) }
 }

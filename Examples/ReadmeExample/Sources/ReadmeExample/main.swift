@@ -15,7 +15,7 @@ let (model, tokenizer) = try LanguageModel.load(from: URL(fileURLWithPath: model
 
 // Data: JSON Lines (alpaca, chat, completion or text records) → tokenized batches.
 let data = DataConfig(maxSequenceLength: 256, validationFraction: 0)
-let padID = Int32(tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+let padID = tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0
 let train = try DataPipeline.prepare(contentsOf: URL(fileURLWithPath: trainPath), tokenizer: tokenizer, config: data)
 let eval = try DataPipeline.prepare(contentsOf: URL(fileURLWithPath: evalPath), tokenizer: tokenizer, config: data)
 let trainBatches = try PipelineBatches(train.train, config: data, padID: padID, shuffle: true)
