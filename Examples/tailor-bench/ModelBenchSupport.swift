@@ -8,10 +8,11 @@ enum BenchModels {
 
     /// Loads `spec`: "default" (the Qwen GGUF), "gpt2-124m" (random GPT-2-124M shape),
     /// "llama-135m" (random SmolLM-135M shape) or a path.
-    static func load(_ spec: String, keepQuantized: Bool = false) throws -> (model: any CausalLanguageModel, name: String) {
+    static func load(_ spec: String, keepQuantized: Bool = false, keeping frozen: QuantizedStorage = []) throws -> (model: any CausalLanguageModel, name: String) {
+        let storage: QuantizedStorage = keepQuantized ? .all : frozen
         switch spec {
         case "default":
-            return (try LanguageModel.loadModel(from: defaultModelURL, keepQuantized: keepQuantized),
+            return (try LanguageModel.loadModel(from: defaultModelURL, keeping: storage),
                     keepQuantized ? "qwen2.5-coder-0.5b-q" : "qwen2.5-coder-0.5b")
         case "gpt2-124m":
             let c = GPT2Configuration(vocabularySize: 50_257, hiddenSize: 768, layerCount: 12, headCount: 12, maxPositions: 1024)
@@ -21,7 +22,7 @@ enum BenchModels {
                                        headCount: 9, kvHeadCount: 3, maxPositions: 2048, tieWordEmbeddings: true)
             return (try LlamaModel(configuration: c, seed: 1), "llama-135m-random")
         default:
-            return (try LanguageModel.loadModel(from: URL(fileURLWithPath: spec), keepQuantized: keepQuantized),
+            return (try LanguageModel.loadModel(from: URL(fileURLWithPath: spec), keeping: storage),
                     URL(fileURLWithPath: spec).lastPathComponent)
         }
     }

@@ -17,9 +17,12 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Comma-separated target modules (or all-linear) (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
     @Flag(help: "Recompute each decoder block in the backward pass (gradient checkpointing).") var checkpointing = false
     @Option(help: "Optimizer: adamw or adamw8bit (8-bit moments).") var optimizer: BenchOptimizer = .adamw
+    @Flag(help: "Expand a frozen, lookup-only GGUF token embedding to Float32 too (by default an adapter run keeps its blocks, as `tailor finetune` does).")
+    var float32Embeddings = false
 
     func run() throws {
-        let loaded = try BenchModels.load(model, keepQuantized: quantized)
+        let keepsEmbedding = method != .full && !float32Embeddings
+        let loaded = try BenchModels.load(model, keepQuantized: quantized, keeping: keepsEmbedding ? .lookupEmbeddings : [])
         let gpt2 = loaded.model is GPT2Model
         let names = targets.map { $0.split(separator: ",").map(String.init) }
             ?? (gpt2 ? ["c_attn"] : ["q_proj", "k_proj", "v_proj", "o_proj"])
@@ -53,6 +56,7 @@ struct TrainBench: ParsableCommand {
         emit([("bench", .string("train")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
               ("method", .string(method.rawValue + (quantized ? "-quantized-base" : ""))), ("rank", .int(rank)),
               ("targets", .string(names.joined(separator: ","))), ("targets_per_row", targetsPerRow.map { .int($0) } ?? .number(.nan, decimals: 0)), ("seq", .int(seq)), ("batch", .int(batch)), ("checkpointing", .bool(checkpointing)), ("optimizer", .string(optimizer.rawValue)),
+              ("stored_embedding", .bool(loaded.model.namedModules().contains { $0.module is QuantizedEmbedding })),
               ("steps", .int(timed.count)), ("tokens_per_s", .number(Double(timed.count * batch * seq) / seconds, decimals: 1)),
               ("step_s", .number(seconds / Double(timed.count), decimals: 3)),
               ("trainable_params", .int(loaded.model.parameterCount(trainableOnly: true))),

@@ -95,7 +95,7 @@ struct FinetuneCommand: ParsableCommand {
         let modelOptions = try ModelOptions.parse((plan.modelPath.map { ["--model", $0] } ?? []) + (quantized ? ["--quantized"] : []) + (quantize.map { ["--quantize", $0.rawValue] } ?? []))
         let modelURL = try modelOptions.modelURL()
         note("Loading \(modelURL.path)…")
-        let (m, tokenizer) = try modelOptions.load()
+        let (m, tokenizer) = try modelOptions.load(keeping: plan.method.freezesEmbedding ? .lookupEmbeddings : [])
 
         let train = try LoadedData(path: plan.trainFile, tokenizer: tokenizer, config: plan.data)
         if let warning = train.warning { note("warning: " + warning) }

@@ -30,6 +30,14 @@ struct MethodPlan {
     /// The method's name for messages.
     var name: String
 
+    /// Whether the token embedding stays frozen: an adapter trains, no base layer does, and the
+    /// adapter keeps no trained copy of the embedding (`modules_to_save`). Its GGUF blocks can then
+    /// stay as stored (``QuantizedStorage/lookupEmbeddings``), which changes no result.
+    var freezesEmbedding: Bool {
+        guard let adapter, freezing == nil else { return false }
+        return !adapter.savedModuleNames.contains { $0.contains("embed") || $0 == "wte" }
+    }
+
     /// Resolves flags and config-file sections into a plan.
     static func resolve(flags: MethodFlags, lora: LoRAFlags, file: FinetuneConfigFile, baseModel: String) throws -> MethodPlan {
         let fileType = file.adapter?["peft_type"] as? String

@@ -30,12 +30,13 @@ struct ModelOptions: ParsableArguments {
         return url
     }
 
-    /// Loads the model, its tokenizer, and the adapter if one was given.
-    func load() throws -> (model: any CausalLanguageModel, tokenizer: any Tokenizer) {
+    /// Loads the model, its tokenizer, and the adapter if one was given. `frozen` names GGUF
+    /// weights the caller never trains, kept in their stored format even without `--quantized`.
+    func load(keeping frozen: QuantizedStorage = []) throws -> (model: any CausalLanguageModel, tokenizer: any Tokenizer) {
         let url = try modelURL()
         if quantize != nil && quantized { throw CLIError("--quantize and --quantized exclude each other") }
         let model = try quantize.map { try LanguageModel.loadModel(from: url, quantize: $0) }
-            ?? LanguageModel.loadModel(from: url, keepQuantized: quantized)
+            ?? LanguageModel.loadModel(from: url, keeping: quantized ? .all : frozen)
         let tokenizer = try TokenizerLoader.load(from: url)
         if let adapter { try Adapters.load(from: URL(fileURLWithPath: adapter), into: model) }
         return (model, tokenizer)

@@ -9,6 +9,11 @@ public enum LanguageModel {
         (try loadModel(from: url, keepQuantized: keepQuantized), try TokenizerLoader.load(from: url))
     }
 
+    /// Loads the model and its tokenizer, keeping the block-quantized weights `storage` names.
+    public static func load(from url: URL, keeping storage: QuantizedStorage) throws -> (model: any CausalLanguageModel, tokenizer: any Tokenizer) {
+        (try loadModel(from: url, keeping: storage), try TokenizerLoader.load(from: url))
+    }
+
     /// Loads only the model.
     ///
     /// - Parameter keepQuantized: for GGUF files, keep block-quantized weights in their stored
@@ -16,6 +21,12 @@ public enum LanguageModel {
     ///   instead of expanding them to Float32. Outputs agree with the Float32 model up to
     ///   summation order. Such weights are frozen (train adapters on top of them).
     public static func loadModel(from url: URL, keepQuantized: Bool = false) throws -> any CausalLanguageModel {
+        try loadModel(from: url, keeping: keepQuantized ? .all : [])
+    }
+
+    /// Loads only the model, keeping the block-quantized weights of a GGUF file that `storage`
+    /// names in their stored format (``QuantizedStorage``); other formats ignore it.
+    public static func loadModel(from url: URL, keeping storage: QuantizedStorage) throws -> any CausalLanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw ModelLoadError.missingFile(url.path)
@@ -24,7 +35,7 @@ public enum LanguageModel {
         guard url.pathExtension.lowercased() == "gguf" else {
             throw ModelLoadError.malformedFile(path: url.path, reason: "expected a model folder or a .gguf file")
         }
-        return try loadGGUF(url, keepQuantized: keepQuantized)
+        return try loadGGUF(url, keeping: storage)
     }
 
     /// The architecture name in a folder's `config.json`.
@@ -46,8 +57,8 @@ public enum LanguageModel {
         return try architecture.build(configuration: data, path: configURL.path, weights: try ShardedSafetensors(folder: folder))
     }
 
-    static func loadGGUF(_ url: URL, keepQuantized: Bool) throws -> any CausalLanguageModel {
+    static func loadGGUF(_ url: URL, keeping storage: QuantizedStorage) throws -> any CausalLanguageModel {
         let archive = try GGUFWeightArchive(contentsOf: url)
-        return try ArchitectureRegistry.forGGUF(archive.parameters.architecture).build(gguf: archive, keepQuantized: keepQuantized)
+        return try ArchitectureRegistry.forGGUF(archive.parameters.architecture).build(gguf: archive, keeping: storage)
     }
 }

@@ -65,3 +65,52 @@ final class KeepQuantizedTests: XCTestCase {
         XCTAssertNotNil(grads[x])
     }
 }
+
+/// ``QuantizedStorage/lookupEmbeddings``: a token table that is only looked up keeps its GGUF
+/// blocks, and the model computes exactly what the Float32 model computes.
+final class LookupEmbeddingStorageTests: XCTestCase {
+    private func gguf(_ name: String) -> URL { Fixtures.url("ModelTests", "gguf/\(name)") }
+
+    private func logits(_ model: any CausalLanguageModel, _ ids: [Int]) throws -> [Float] {
+        try GradientMode.withoutGradients { try model.forward(ModelInput(tokens: ids)).scalars }
+    }
+
+    func testAnUntiedTableKeepsItsBlocksAndTheLogitsAreBitIdentical() throws {
+        for name in ["tiny_llama.gguf", "tiny_qwen2.gguf"] {
+            let dense = try LanguageModel.loadModel(from: gguf(name))
+            let stored = try LanguageModel.loadModel(from: gguf(name), keeping: .lookupEmbeddings)
+            let modules = stored.namedModules().map(\.module)
+            XCTAssertTrue(modules.contains { $0 is QuantizedEmbedding }, "\(name): the table stays in its blocks")
+            XCTAssertFalse(modules.contains { $0 is QuantizedLinear }, "\(name): the linear layers are expanded")
+            let v = dense.description.vocabularySize
+            let ids = (0..<v).map { ($0 * 5 + 1) % v }
+            XCTAssertEqual(try logits(stored, ids), try logits(dense, ids), name)
+            XCTAssertLessThan(stored.parameterCount(trainableOnly: false), dense.parameterCount(trainableOnly: false), name)
+        }
+    }
+
+    func testATiedTableStaysFloat32UnlessTheLinearsAreKeptToo() throws {
+        // The tied fixture re-exported with an F16 table (its own file stores it as F32, never kept).
+        let source = gguf("rope_llama3.gguf")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-tied-f16-\(getpid()).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try GGUFExport.save(try LanguageModel.loadModel(from: source), to: url, weightType: .f16, source: source)
+        let tied = try LanguageModel.loadModel(from: url, keeping: .lookupEmbeddings)
+        XCTAssertNil((tied as? LlamaModel)?.lmHead, "the fixture's head is tied")
+        XCTAssertFalse(tied.namedModules().contains { $0.module is QuantizedEmbedding },
+                       "a table that is also the output head is not only looked up")
+        XCTAssertTrue(try LanguageModel.loadModel(from: url, keeping: .all).namedModules().contains { $0.module is QuantizedEmbedding },
+                      "with the linears the tied table stays in its blocks")
+        let ids = [5, 9, 2, 7, 3]
+        XCTAssertEqual(try logits(tied, ids), try logits(LanguageModel.loadModel(from: url), ids))
+    }
+
+    func testTheDefaultModelComputesTheSameLogitsWithItsTableInBlocks() throws {
+        guard DefaultModel.isAvailable else { throw XCTSkip("default model not fetched (Scripts/fetch-default-model.sh)") }
+        let ids = [151644, 872, 198, 9707, 11, 1879, 0, 151645]
+        let dense = try logits(LanguageModel.loadModel(from: DefaultModel.url), ids)
+        let stored = try LanguageModel.loadModel(from: DefaultModel.url, keeping: .lookupEmbeddings)
+        XCTAssertTrue(stored.namedModules().contains { $0.module is QuantizedEmbedding })
+        XCTAssertEqual(try logits(stored, ids), dense)
+    }
+}

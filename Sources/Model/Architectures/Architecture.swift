@@ -11,8 +11,8 @@ public protocol Architecture: Sendable {
     var conv1DSuffixes: [String] { get }
     /// Builds the model from a folder's `config.json` and its weights.
     func build(configuration: Data, path: String, weights: any WeightArchive) throws -> any CausalLanguageModel
-    /// Builds the model from a GGUF file.
-    func build(gguf archive: GGUFWeightArchive, keepQuantized: Bool) throws -> any CausalLanguageModel
+    /// Builds the model from a GGUF file, keeping the block-quantized weights `storage` names.
+    func build(gguf archive: GGUFWeightArchive, keeping storage: QuantizedStorage) throws -> any CausalLanguageModel
     /// `config.json` contents for `model`, or nil when it is not of this architecture.
     func exportConfiguration(of model: any CausalLanguageModel) throws -> [String: Any]?
 }
@@ -58,7 +58,7 @@ struct LlamaArchitecture: Architecture {
         try LlamaModel(configuration: decodeConfiguration(LlamaConfiguration.self, configuration, path: path), weights: weights)
     }
 
-    func build(gguf archive: GGUFWeightArchive, keepQuantized: Bool) throws -> any CausalLanguageModel {
+    func build(gguf archive: GGUFWeightArchive, keeping storage: QuantizedStorage) throws -> any CausalLanguageModel {
         let p = archive.parameters
         let names = Set(archive.tensorNames)
         var c = LlamaConfiguration(
@@ -73,7 +73,7 @@ struct LlamaArchitecture: Architecture {
         if let type = p.ropeScalingType {
             c.ropeScaling = RopeScaling(type: type, factor: p.ropeScalingFactor, originalMaxPositions: p.ropeScalingOriginalContextLength)
         }
-        return try LlamaModel(configuration: c, weights: archive, keepQuantized: keepQuantized)
+        return try LlamaModel(configuration: c, weights: archive, keeping: storage)
     }
 
     func exportConfiguration(of model: any CausalLanguageModel) throws -> [String: Any]? {
@@ -96,7 +96,8 @@ struct GPT2Architecture: Architecture {
         try GPT2Model(configuration: decodeConfiguration(GPT2Configuration.self, configuration, path: path), weights: weights)
     }
 
-    func build(gguf archive: GGUFWeightArchive, keepQuantized: Bool) throws -> any CausalLanguageModel {
+    /// GPT-2 GGUF weights are always expanded (their Conv1D layout is converted on load).
+    func build(gguf archive: GGUFWeightArchive, keeping storage: QuantizedStorage) throws -> any CausalLanguageModel {
         let p = archive.parameters
         let c = GPT2Configuration(vocabularySize: p.vocabularySize, hiddenSize: p.embeddingLength, layerCount: p.blockCount,
                                   headCount: p.headCount, maxPositions: p.contextLength,

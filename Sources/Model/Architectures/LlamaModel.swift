@@ -158,14 +158,14 @@ public final class LlamaModel: CausalLanguageModel {
     /// Builds a model from weights named as in Hugging Face checkpoints; every tensor is checked
     /// against the configuration and every tensor in the archive must be used.
     ///
-    /// With `keepQuantized`, weights the archive holds in a block format (a GGUF file) stay in it
+    /// Weights the archive holds in a block format (a GGUF file) stay in it as `storage` says
     /// (``QuantizedLinear``, ``QuantizedEmbedding``) instead of being expanded to Float32.
     ///
     /// A `rope_freqs.weight` tensor (Llama 3.1+ GGUF files) becomes the configuration's
     /// "frequency_factors" rope scaling.
-    public init(configuration: LlamaConfiguration, weights: any WeightArchive, keepQuantized: Bool = false) throws {
+    public init(configuration: LlamaConfiguration, weights: any WeightArchive, keeping storage: QuantizedStorage = []) throws {
         var c = configuration
-        var r = WeightReader(weights, keepQuantized: keepQuantized)
+        var r = WeightReader(weights, keeping: storage)
         if r.has(Self.ropeFactorsName), c.headDimension > 0 {
             guard c.ropeScaling == nil else {
                 throw ModelLoadError.invalidConfiguration("both rope scaling metadata and \(Self.ropeFactorsName)")
@@ -178,7 +178,8 @@ public final class LlamaModel: CausalLanguageModel {
         func linear(_ name: String, _ out: Int, _ inp: Int, bias: Bool) throws -> any LinearLayer {
             try r.linear(name, out: out, in: inp, bias: bias)
         }
-        let embed = try r.embedding("model.embed_tokens.weight", count: c.vocabularySize, dimension: C)
+        let embed = try r.embedding("model.embed_tokens.weight", count: c.vocabularySize, dimension: C,
+                                    tied: !r.has("lm_head.weight"))
         // Every block's weights are read (and so their shapes confirmed by the file) before the
         // rotary table, whose size the configuration alone would set.
         var blocks: [(q: any LinearLayer, k: any LinearLayer, v: any LinearLayer, o: any LinearLayer, mlp: LlamaMLP,

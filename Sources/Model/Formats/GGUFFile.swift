@@ -102,6 +102,7 @@ public struct GGUFFile: Sendable {
     public func float32(named name: String) throws -> Tensor {
         let info = try tensorInfo(named: name)
         let bytes = rawBytes(of: info)
+        defer { mapping.releasePages(of: bytes) }
         return try Tensor.build(info.shape) { buffer in
             guard let base = buffer.baseAddress else { return }
             do {

@@ -76,9 +76,13 @@ struct WeightReader {
     let quantized: (any QuantizedWeightArchive)?
     private(set) var used = Set<String>()
 
-    init(_ archive: any WeightArchive, keepQuantized: Bool = false) {
+    /// Which block-quantized weights stay in their stored format.
+    let storage: QuantizedStorage
+
+    init(_ archive: any WeightArchive, keeping storage: QuantizedStorage = []) {
         self.archive = archive
-        self.quantized = keepQuantized ? archive as? any QuantizedWeightArchive : nil
+        self.storage = storage
+        self.quantized = storage.isEmpty ? nil : archive as? any QuantizedWeightArchive
     }
 
     /// A quantized matrix for `name` of shape [rows, columns], when kept quantized.
@@ -94,7 +98,9 @@ struct WeightReader {
     /// A linear layer `name` (`.weight` [out, in], optional `.bias`), quantized when possible.
     mutating func linear(_ name: String, out: Int, in inp: Int, bias: Bool) throws -> any LinearLayer {
         let b = bias ? try parameter(name + ".bias", [out]) : nil
-        if let m = try quantizedMatrix(name + ".weight", rows: out, columns: inp) { return QuantizedLinear(weight: m, bias: b) }
+        if storage.contains(.linears), let m = try quantizedMatrix(name + ".weight", rows: out, columns: inp) {
+            return QuantizedLinear(weight: m, bias: b)
+        }
         if let q = try BitsAndBytesWeights.linear(name, rows: out, columns: inp, bias: b, in: archive) {
             used.formUnion(q.names)
             return q.layer
@@ -102,9 +108,12 @@ struct WeightReader {
         return Linear(weight: try parameter(name + ".weight", [out, inp]), bias: b)
     }
 
-    /// An embedding table `name` [count, dimension], quantized when possible.
-    mutating func embedding(_ name: String, count: Int, dimension: Int) throws -> any EmbeddingLayer {
-        if let m = try quantizedMatrix(name, rows: count, columns: dimension) { return QuantizedEmbedding(table: m) }
+    /// An embedding table `name` [count, dimension], kept quantized when the storage says so:
+    /// with ``QuantizedStorage/linears`` always, with ``QuantizedStorage/lookupEmbeddings`` when
+    /// it is not also the output head (`tied` false).
+    mutating func embedding(_ name: String, count: Int, dimension: Int, tied: Bool) throws -> any EmbeddingLayer {
+        let keep = storage.contains(.linears) || (storage.contains(.lookupEmbeddings) && !tied)
+        if keep, let m = try quantizedMatrix(name, rows: count, columns: dimension) { return QuantizedEmbedding(table: m) }
         return Embedding(weight: try parameter(name, [count, dimension]))
     }
 

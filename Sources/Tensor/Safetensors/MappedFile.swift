@@ -41,6 +41,21 @@ package final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Drops the pages behind `region` (a part of ``bytes``) from this process's resident memory,
+    /// for a tensor that has just been copied out: the mapping is private and never written, so
+    /// its pages are clean, and touching them again reads them back from the page cache. Without
+    /// this, loading a model holds the file's pages and the copies at once (peak RSS of weights
+    /// plus file). Only whole pages inside the mapping are dropped; the contents never change.
+    package func releasePages(of region: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, let start = region.baseAddress, region.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let from = (start - base) / page * page
+        let to = min(bytes.count, ((start - base) + region.count + page - 1) / page * page)
+        guard from >= 0, to > from else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + from), to - from, Int32(MADV_DONTNEED))
+    }
+
     /// The OS's message for an errno value.
     package static func message(for code: Int32) -> String { String(cString: strerror(code)) }
 }

@@ -68,6 +68,7 @@ extension SafetensorsFile {
             throw SafetensorsError.unsupportedDType(tensor: name, dtype: info.dtype)
         }
         let source = bytes(of: info)
+        defer { mapping.releasePages(of: source) }
         return Tensor.build(info.shape) { buffer in
             guard let base = buffer.baseAddress, let bytes = source.baseAddress, !buffer.isEmpty else { return }
             switch info.dtype {
