@@ -266,7 +266,10 @@ final class GGUFExportTests: XCTestCase {
         }
         try writer.add("x", Tensor.zeros([2, 32]), as: .q8_0)
         XCTAssertThrowsError(try writer.add("x", Tensor.zeros([4]), as: .f32))
-        XCTAssertThrowsError(try writer.add("k", Tensor.zeros([256]), as: .q6_K))
+        XCTAssertThrowsError(try writer.add("k", Tensor.zeros([2, 128]), as: .q6_K)) {
+            guard case .invalidTensor = $0 as? GGUFExportError else { return XCTFail("\($0)") }
+        }
+        try writer.add("k", Tensor.zeros([2, 256]), as: .q6_K)
         writer.set("mixed", .array([.int32(1), .string("a")]))
         XCTAssertThrowsError(try writer.write(to: target)) {
             guard case .invalidMetadata = $0 as? GGUFExportError else { return XCTFail("\($0)") }
