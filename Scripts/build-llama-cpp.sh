@@ -12,7 +12,7 @@
 # Layout: $TAILOR_CACHE/downloads/llama_cpp_python-0.3.36.tar.gz   (reused when present)
 #         $TAILOR_CACHE/llama.cpp/src                              (extracted vendor/llama.cpp)
 #         $TAILOR_CACHE/llama.cpp/build/bin/llama-bench            (and llama-batched-bench, llama-server,
-#                                                                  llama-tokenize)
+#                                                                  llama-tokenize, llama-quantize)
 #         $TAILOR_CACHE/llama.cpp/build/bin/tailor-llama-logits    (Tools/llama_logits.c: all-position
 #                                                                  logits for given token ids, optional LoRA)
 #         $TAILOR_CACHE/llama.cpp/build/src/libllama.a             (static; with ggml/src/libggml*.a)
@@ -116,12 +116,12 @@ cc -O2 -std=c11 -I "$src/include" -I "$src/ggml/include" "$tool_src" -o "$logits
   -lstdc++ -lm -lpthread -fopenmp >&2 || die "compiling Tools/llama_logits.c failed"
 
 # 6. the tools
-log "building llama-tokenize, llama-bench, llama-batched-bench and llama-server with -j$jobs"
-cmake --build "$build" --config Release -j "$jobs" --target llama-tokenize llama-bench llama-batched-bench llama-server >&2 \
+log "building llama-tokenize, llama-bench, llama-batched-bench, llama-server and llama-quantize with -j$jobs"
+cmake --build "$build" --config Release -j "$jobs" --target llama-tokenize llama-bench llama-batched-bench llama-server llama-quantize >&2 \
   || die "build failed"
 
 bench="$build/bin/llama-bench"
-for tool in "$bench" "$build/bin/llama-batched-bench" "$build/bin/llama-server" "$build/bin/llama-tokenize" "$logits"; do
+for tool in "$bench" "$build/bin/llama-batched-bench" "$build/bin/llama-server" "$build/bin/llama-tokenize" "$build/bin/llama-quantize" "$logits"; do
   [ -x "$tool" ] || die "$(basename "$tool") was not produced"
 done
 echo "$bench"

@@ -6,10 +6,12 @@ For each model (the tiny fixtures, and the default model when it is cached):
    exercised) is written as a PEFT folder for the model's projections.
 2. Tailor's reference logits: `tailor generate --model M --adapter LORA --max-tokens 0 --dump-logits F -- PROMPT`
    (adapter applied unmerged), which also gives the prompt's token ids.
-3. `tailor export --format gguf --quant Q --adapter LORA` for Q in f32, f16, q8_0 writes the merged model;
+3. `tailor export --format gguf --quant Q --adapter LORA` for Q in f32, f16, q8_0, q4_k, q6_k writes the merged model;
    tailor-llama-logits (Tools/llama_logits.c, built by Scripts/build-llama-cpp.sh against libllama) evaluates
    the same token ids with llama.cpp and writes all-position logits.
-   Tailor also reads each F16/Q8_0 file, and its logits are compared with llama.cpp's on the same file.
+   Tailor also reads each F16/Q8_0/Q4_K/Q6_K file, and its logits are compared with llama.cpp's on the same file
+   (both dequantize the same blocks, so this isolates the readers from the rounding). Each file's tensor types
+   are counted (a K export keeps llama-quantize's fallbacks for rows that are not whole 256-value blocks).
 4. `tailor export --format gguf --quant f32` (no adapter) plus `--adapter-only` writes base + adapter GGUF;
    llama.cpp applies the adapter with llama_adapter_lora_init. For a GGUF source model, the adapter is also
    applied on the original file.
@@ -17,13 +19,14 @@ For each model (the tiny fixtures, and the default model when it is cached):
    one-character-per-token byte-level vocabulary of their size, so that both tools can tokenize.)
 Every exported file is also opened with the `gguf` package's GGUFReader. Prints one JSON object with the
 max |Δlogit| of every comparison (and, for scale, the largest |logit| and how far the adapter moves the
-logits); exits 1 when an F32 comparison exceeds --tolerance (F16/Q8_0 are reported, not judged).
+logits); exits 1 when an F32 comparison exceeds --tolerance (the other types are reported, not judged).
 
 Run (from the repository root, after `swift build -c release` and `Scripts/build-llama-cpp.sh`):
     ~/.cache/tailor/pyenv/bin/python Tools/check_gguf_export.py --tailor .build/release/tailor
 Options: --models a,b (default: all tiny fixtures + the default model), --work DIR, --tolerance 1e-3.
 """
 import argparse
+import collections
 import json
 import os
 import pathlib
@@ -50,6 +53,7 @@ MODELS = {
     "tiny-qwen2-tokenizer": ROOT / "Tests/GenerateTests/Fixtures/cli/tiny-qwen2",
     "default": CACHE / "models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
 }
+QUANTS = ["f32", "f16", "q8_0", "q4_k", "q6_k"]
 PROMPTS = ["def fib(n):\n    return n * 2\n", "Hello, world! 12345 (x+y)*2 = z;"]
 
 
@@ -167,11 +171,14 @@ def check(name, model, tailor, work, rslora):
     run([tailor, "export", "--format", "gguf", "--quant", "f32", "--model", model, "--output", base_gguf])
     run([tailor, "export", "--format", "gguf", "--adapter-only", "--model", model, "--adapter", lora, "--output", adapter_gguf])
     merged = {}
-    for quant in ["f32", "f16", "q8_0"]:
+    for quant in QUANTS:
         merged[quant] = work / f"merged-{quant}.gguf"
         run([tailor, "export", "--format", "gguf", "--quant", quant, "--model", model, "--adapter", lora, "--output", merged[quant]])
     for path in [base_gguf, adapter_gguf, *merged.values()]:
         GGUFReader(str(path))  # the reference reader accepts every file
+    for quant, path in merged.items():
+        types = collections.Counter(t.tensor_type.name for t in GGUFReader(str(path)).tensors)
+        result[f"tensor_types_{quant}"] = dict(sorted(types.items()))
     for p, prompt in enumerate(PROMPTS):
         ids, reference = tailor_logits(tailor, model, prompt, work / f"tailor-{p}.safetensors", adapter=lora)
         _, tailor_base = tailor_logits(tailor, model, prompt, work / f"tailor-base-{p}.safetensors")

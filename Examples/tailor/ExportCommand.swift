@@ -12,7 +12,10 @@ struct ExportCommand: ParsableCommand {
             --format gguf writes one .gguf file with the tokenizer and chat template (from the model's GGUF \
             or tokenizer.json); --adapter-only writes just the LoRA adapter as a llama.cpp adapter GGUF \
             (llama.cpp: --lora FILE on the base model's GGUF). --format safetensors writes a folder like \
-            'tailor merge'.
+            'tailor merge'. --quant q4_k, q5_k and q6_k write the bytes llama-quantize --pure writes \
+            (ggml's reference quantizers, no importance matrix): matrices whose rows are not whole 256-value \
+            blocks fall back to q5_0, q5_1 and q8_0, as llama-quantize does. Fewer bits cost quality: \
+            q6_k is close to q8_0, q4_k is the smallest and lossiest.
             """)
 
     @Option(help: "gguf or safetensors.") var format: String

@@ -78,6 +78,43 @@ final class GGUFExportTests: XCTestCase {
         }
     }
 
+    /// K-quant export: matrices with rows of whole 256-value blocks get the K type, with exactly the
+    /// encoder's bytes; others get llama-quantize's 32-value fallback (then F16); vectors stay F32.
+    func testKQuantExportPicksTypesLikeLlamaQuantizeAndRoundTrips() throws {
+        // Rows of 256 (hidden size) for the projections and embeddings, of 96 for down_proj.
+        let c = LlamaConfiguration(modelType: "qwen2", vocabularySize: 64, hiddenSize: 256, intermediateSize: 96, layerCount: 1,
+                                   headCount: 4, kvHeadCount: 2, attentionBias: true)
+        let model = try LlamaModel(configuration: c, seed: 5)
+        let reference = try logits(model, [3, 14, 15, 9, 2, 6])
+        var errors: [GGUFExport.WeightType: Float] = [:]
+        for (type, fallback, fileType) in [(GGUFExport.WeightType.q4_K, GGMLType.q5_0, 14), (.q5_K, .q5_1, 16), (.q6_K, .q8_0, 18)] {
+            let url = scratch.appendingPathComponent("k-\(type.rawValue).gguf")
+            try GGUFExport.save(model, to: url, weightType: type)
+            let file = try GGUFFile(contentsOf: url)
+            XCTAssertEqual(file["general.file_type"]?.int, fileType)
+            for info in file.tensors {
+                let expected: GGMLType = info.dimensions.count == 1 ? .f32 : (info.dimensions[0] % 256 == 0 ? type.ggmlType : fallback)
+                XCTAssertEqual(info.type, expected, "\(type) \(info.name)")
+            }
+            XCTAssertEqual(try file.tensorInfo(named: "blk.0.ffn_down.weight").type, fallback)
+            let weight = try XCTUnwrap(try model.module(at: "model.layers.0.mlp.up_proj") as? Linear).weight.value.scalars
+            var bytes = [UInt8](repeating: 0, count: try XCTUnwrap(type.ggmlType.byteCount(forValues: weight.count)))
+            var expected = [Float](repeating: .nan, count: weight.count)
+            try weight.withUnsafeBufferPointer { m in try bytes.withUnsafeMutableBytes { try type.ggmlType.quantize(m, into: $0) } }
+            try bytes.withUnsafeBytes { b in try expected.withUnsafeMutableBufferPointer { try type.ggmlType.dequantize(b, count: weight.count, into: $0.baseAddress!) } }
+            XCTAssertEqual(try file.float32(named: "blk.0.ffn_up.weight").scalars, expected, "\(type)")
+            let got = try logits(try LanguageModel.loadModel(from: url), [3, 14, 15, 9, 2, 6])
+            errors[type] = maxAbsoluteError(got, reference)
+            XCTAssertLessThanOrEqual(errors[type]!, 0.15 * scale(reference), "\(type)")
+        }
+        XCTAssertGreaterThan(errors[.q4_K]!, errors[.q6_K]!, "fewer bits, larger error")
+        XCTAssertGreaterThan(errors[.q6_K]!, 0)
+        // A row that is not whole 32-value blocks either falls back to F16.
+        let odd = try Tensor(shape: [2, 40], values: [Float](repeating: 1, count: 80))
+        XCTAssertEqual(GGUFExport.storageType(for: odd, weightType: .q4_K), .f16)
+        XCTAssertEqual(GGUFExport.storageType(for: try Tensor(shape: [512], values: [Float](repeating: 1, count: 512)), weightType: .q6_K), .f32)
+    }
+
     func testMetadataAndTensorLayout() throws {
         let model = try adapted("llama")
         let url = scratch.appendingPathComponent("llama-q8.gguf")
@@ -229,7 +266,10 @@ final class GGUFExportTests: XCTestCase {
         }
         try writer.add("x", Tensor.zeros([2, 32]), as: .q8_0)
         XCTAssertThrowsError(try writer.add("x", Tensor.zeros([4]), as: .f32))
-        XCTAssertThrowsError(try writer.add("k", Tensor.zeros([256]), as: .q6_K))
+        XCTAssertThrowsError(try writer.add("k", Tensor.zeros([2, 128]), as: .q6_K)) {
+            guard case .invalidTensor = $0 as? GGUFExportError else { return XCTFail("\($0)") }
+        }
+        try writer.add("k", Tensor.zeros([2, 256]), as: .q6_K)
         writer.set("mixed", .array([.int32(1), .string("a")]))
         XCTAssertThrowsError(try writer.write(to: target)) {
             guard case .invalidMetadata = $0 as? GGUFExportError else { return XCTFail("\($0)") }

@@ -7,8 +7,10 @@ import Tensor
 /// Supported: ``LlamaModel`` (written as `llama`, with llama.cpp's rotary row order for q/k, or as
 /// `qwen2`, biases included) and ``GPT2Model`` (`gpt2`). Weight matrices are stored as the chosen
 /// ``WeightType``; norms, biases and rotary factors stay F32, and a matrix whose rows are not a
-/// whole number of blocks falls back to F16, as llama.cpp's converter does. Tied embeddings are
-/// written once (`token_embd.weight`, no `output.weight`).
+/// whole number of blocks falls back to F16, as llama.cpp's converter does. For the K types, whose
+/// blocks are 256 values, such a matrix first falls back to the 32-value type `llama-quantize` picks
+/// (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0), and to F16 only if its rows are not whole 32-value
+/// blocks either. Tied embeddings are written once (`token_embd.weight`, no `output.weight`).
 ///
 /// Adapter layers are written as the base they wrap — merge an adapter first to bake it in (the
 /// PEFT module's `Adapters.exportGGUF` does both) — and adapters that add modules of their own
@@ -28,6 +30,22 @@ public enum GGUFExport {
         case q5_0
         /// 4-bit blocks of 32 with an fp16 scale.
         case q4_0
+        /// 5-bit blocks of 32 with an fp16 scale and minimum.
+        case q5_1
+        /// 4-bit blocks of 32 with an fp16 scale and minimum.
+        case q4_1
+        /// 6-bit super-blocks of 256 (16 sub-blocks with 8-bit scales), 6.56 bits per weight; the
+        /// codes are ggml's reference `quantize_row_q6_K_ref` (what `llama-quantize` writes without
+        /// an importance matrix). Close to Q8_0 in quality.
+        case q6_K = "q6_k"
+        /// 5-bit super-blocks of 256 (8 sub-blocks with 6-bit scales and minimums), 5.5 bits per
+        /// weight; ggml's reference quantizer. Somewhat more error than Q6_K.
+        case q5_K = "q5_k"
+        /// 4-bit super-blocks of 256 (8 sub-blocks with 6-bit scales and minimums), 4.5 bits per
+        /// weight; ggml's reference quantizer. Each bit fewer roughly quadruples the squared weight
+        /// error, so this is the lossiest type here: expect a measurable quality cost. The export is
+        /// uniform — unlike llama-quantize's Q4_K_M, no tensor is kept at a higher precision.
+        case q4_K = "q4_k"
 
         /// The ggml type of the matrices.
         public var ggmlType: GGMLType {
@@ -38,6 +56,22 @@ public enum GGUFExport {
             case .q8_0: return .q8_0
             case .q5_0: return .q5_0
             case .q4_0: return .q4_0
+            case .q5_1: return .q5_1
+            case .q4_1: return .q4_1
+            case .q6_K: return .q6_K
+            case .q5_K: return .q5_K
+            case .q4_K: return .q4_K
+            }
+        }
+
+        /// The 32-value type `llama-quantize` uses for a matrix whose rows are not whole 256-value
+        /// blocks (its `tensor_type_fallback`); nil for the other types.
+        var fallback: GGMLType? {
+            switch self {
+            case .q6_K: return .q8_0
+            case .q5_K: return .q5_1
+            case .q4_K: return .q5_0
+            default: return nil
             }
         }
 
@@ -50,6 +84,11 @@ public enum GGUFExport {
             case .q8_0: return 7
             case .q5_0: return 8
             case .q4_0: return 2
+            case .q5_1: return 9
+            case .q4_1: return 3
+            case .q6_K: return 18  // LLAMA_FTYPE_MOSTLY_Q6_K
+            case .q5_K: return 16  // LLAMA_FTYPE_MOSTLY_Q5_K_S (K type for every matrix)
+            case .q4_K: return 14  // LLAMA_FTYPE_MOSTLY_Q4_K_S
             }
         }
     }
@@ -87,11 +126,14 @@ public enum GGUFExport {
         return w
     }
 
-    /// F32 for vectors; the requested type for matrices whose rows are whole blocks, else F16.
+    /// F32 for vectors; the requested type for matrices whose rows are whole blocks; for a K type
+    /// whose blocks do not fit, llama-quantize's 32-value fallback; else F16.
     static func storageType(for tensor: Tensor, weightType: WeightType) -> GGMLType {
         guard tensor.rank >= 2 else { return .f32 }
-        let type = weightType.ggmlType
-        return (tensor.shape.last ?? 0) % type.blockSize == 0 ? type : .f16
+        let row = tensor.shape.last ?? 0
+        var type = weightType.ggmlType
+        if row % type.blockSize != 0, let fallback = weightType.fallback { type = fallback }
+        return row % type.blockSize == 0 ? type : .f16
     }
 
     /// Adapters that are not folded into a wrapped layer have no place in a GGUF model file.
