@@ -26,21 +26,35 @@ final class ThreadGroup: Sendable {
             done.enter()
             let thread = Thread {
                 let outcome = Result { try body(rank, ThreadReplica(group: self, rank: rank)) }
-                results.byRank.withLock { $0[rank] = outcome }
+                results.record(outcome, rank: rank)
                 done.leave()
             }
             thread.stackSize = 8 << 20
             thread.start()
         }
         done.wait()
-        return try results.byRank.withLock { r in try (0..<size).map { try r[$0]!.get() } }
+        return try results.inRankOrder(size)
     }
 }
 
 /// The replicas' results, filled in by their threads.
 @available(macOS 15.0, *)
 final class Outcomes<R: Sendable>: Sendable {
-    let byRank = Mutex<[Int: Result<R, any Error>]>([:])
+    private let byRank = Mutex<[Int: Result<R, any Error>]>([:])
+    /// As in ``Rendezvous``: a pthread lock ThreadSanitizer can see, held with the futex `Mutex`.
+    private let sanitizerVisibleOrder = NSLock()
+
+    func record(_ outcome: Result<R, any Error>, rank: Int) {
+        sanitizerVisibleOrder.lock()
+        defer { sanitizerVisibleOrder.unlock() }
+        byRank.withLock { $0[rank] = outcome }
+    }
+
+    func inRankOrder(_ size: Int) throws -> [R] {
+        sanitizerVisibleOrder.lock()
+        defer { sanitizerVisibleOrder.unlock() }
+        return try byRank.withLock { r in try (0..<size).map { try r[$0]!.get() } }
+    }
 }
 
 /// One thread's view of a ``ThreadGroup``.
