@@ -164,6 +164,40 @@ def main():
         check(roles == ["assistant"], f"roles {roles}")
         check(usage is not None and usage.completion_tokens == chat.usage.completion_tokens, f"stream usage {usage}")
 
+        # Log-probabilities, parsed by the client's own types: legacy completions (logprobs: N) and chat
+        # (logprobs + top_logprobs); values are ≤ 0, greedy tokens are the most probable, one entry per
+        # generated token, and streamed chunks carry the same entries as the whole answer.
+        lp = client.completions.create(model="tiny", prompt="def add(a, b):", max_tokens=8, temperature=0, logprobs=3)
+        legacy = lp.choices[0].logprobs
+        check(legacy is not None and len(legacy.tokens) == lp.usage.completion_tokens, f"legacy logprobs {legacy}")
+        check(len(legacy.token_logprobs) == len(legacy.top_logprobs) == len(legacy.text_offset) == len(legacy.tokens),
+              "legacy lists align")
+        for value, top in zip(legacy.token_logprobs, legacy.top_logprobs):
+            check(value <= 0 and 1 <= len(top) <= 4 and abs(max(top.values()) - value) < 1e-6,
+                  f"greedy token is the best: {value} {top}")
+        streamed = []
+        for chunk in client.completions.create(model="tiny", prompt="def add(a, b):", max_tokens=8, temperature=0,
+                                               logprobs=3, stream=True):
+            for c in chunk.choices:
+                if c.logprobs is not None:
+                    streamed += c.logprobs.token_logprobs
+        check(streamed == legacy.token_logprobs, f"streamed logprobs {streamed} != {legacy.token_logprobs}")
+        lp_chat = client.chat.completions.create(model="tiny", messages=messages, max_tokens=8, temperature=0,
+                                                 logprobs=True, top_logprobs=4)
+        content = lp_chat.choices[0].logprobs.content
+        check(len(content) == lp_chat.usage.completion_tokens, f"chat logprobs {len(content)} tokens")
+        for entry in content:
+            values = [t.logprob for t in entry.top_logprobs]
+            check(len(values) == 4 and values == sorted(values, reverse=True) and values[0] == entry.logprob,
+                  f"chat top_logprobs {entry}")
+            check(bytes(entry.bytes).decode("utf-8", "replace") == entry.token, f"chat bytes {entry}")
+        plain = client.chat.completions.create(model="tiny", messages=messages, max_tokens=4, temperature=0)
+        check(plain.choices[0].logprobs is None, "no logprobs unless asked")
+        expect_error(lambda: client.completions.create(model="tiny", prompt="x", logprobs=6), 400, "invalid_value",
+                     "logprobs")
+        expect_error(lambda: client.chat.completions.create(model="tiny", messages=messages, logprobs=True,
+                                                            top_logprobs=21), 400, "invalid_value", "top_logprobs")
+
         # The adapter by model name.
         tuned = client.completions.create(model="tuned", prompt="def add(a, b):", max_tokens=12, temperature=0)
         check(tuned.model == "tuned", tuned.model)

@@ -10,13 +10,20 @@ public struct BatchRequest: Sendable, Equatable {
     public var adapter: String?
     /// Number of completions of the prompt (OpenAI's `n`), each its own batch row.
     public var choices: Int
+    /// Log-probabilities to report: nil (default) for none; k ≥ 0 for every `.token` event to carry
+    /// the token's log-probability and the k most probable tokens at its position (``TokenLogprobs``,
+    /// the log-softmax of the raw logits). Computed only for the rows of requests that ask.
+    public var logprobs: Int?
 
-    /// A request for `choices` completions of `promptTokens`.
-    public init(promptTokens: [Int], config: GenerationConfig = .greedy, adapter: String? = nil, choices: Int = 1) {
+    /// A request for `choices` completions of `promptTokens`, with `logprobs` alternatives per token
+    /// when it is set.
+    public init(promptTokens: [Int], config: GenerationConfig = .greedy, adapter: String? = nil, choices: Int = 1,
+                logprobs: Int? = nil) {
         self.promptTokens = promptTokens
         self.config = config
         self.adapter = adapter
         self.choices = choices
+        self.logprobs = logprobs
     }
 
     /// The settings choice `index` samples with.
@@ -29,8 +36,9 @@ public struct BatchRequest: Sendable, Equatable {
 
 /// What a running request reports, in order per choice: its tokens, then its result.
 public enum BatchEvent: Sendable, Equatable {
-    /// Choice `choice` generated a token; `text` is the newly safe-to-show text (possibly empty).
-    case token(choice: Int, id: Int, text: String)
+    /// Choice `choice` generated a token; `text` is the newly safe-to-show text (possibly empty);
+    /// `logprobs` is set when the request asked for ``BatchRequest/logprobs``.
+    case token(choice: Int, id: Int, text: String, logprobs: TokenLogprobs?)
     /// Choice `choice` ended. The stream finishes after the last choice's result.
     case finished(choice: Int, GenerationResult)
 }
@@ -47,6 +55,8 @@ public enum BatchSchedulerError: Error, Equatable, Sendable, CustomStringConvert
     case unknownAdapter(String)
     /// `choices` is outside 1...maxBatchSize.
     case invalidChoices(Int, limit: Int)
+    /// `logprobs` is negative.
+    case invalidLogprobs(Int)
     /// The scheduler is shutting down.
     case shutDown
 
@@ -57,6 +67,7 @@ public enum BatchSchedulerError: Error, Equatable, Sendable, CustomStringConvert
         case .emptyPrompt: "the prompt is empty"
         case .unknownAdapter(let name): "no adapter named '\(name)' is loaded"
         case .invalidChoices(let n, let limit): "n must be between 1 and \(limit), got \(n)"
+        case .invalidLogprobs(let k): "logprobs must be ≥ 0, got \(k)"
         case .shutDown: "the scheduler is shutting down"
         }
     }

@@ -11,6 +11,8 @@ struct BatchRow {
     let adapter: String?
     /// Prompt length (positions of generated tokens follow it).
     let promptCount: Int
+    /// How many alternatives its tokens' log-probabilities list; nil when the request asked for none.
+    let logprobs: Int?
     var sampler: Sampler
     var streamer: TextStreamer
     /// The cache holding this row's keys and values, and the row within it.

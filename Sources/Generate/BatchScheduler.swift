@@ -14,6 +14,10 @@ import Tensor
 /// (greedy, or sampled with the same seed). Each forward pass names every row's adapter through
 /// ``AdapterRouting`` (`.perRow`); the model's shared adapter setting is never changed.
 ///
+/// Rows whose request set ``BatchRequest/logprobs`` also get each token's ``TokenLogprobs``, taken
+/// from the raw logits row before the sampler penalises it; the other rows of the same batch pay
+/// nothing for it.
+///
 /// The model lives inside the actor: pass it in with `sending` and keep no other reference.
 /// Call ``run()`` once (e.g. in a task) to process requests; cancelling that task stops it and
 /// fails what is still queued or running with ``BatchSchedulerError/shutDown``.
@@ -145,6 +149,7 @@ public actor BatchScheduler {
         guard (1...options.maxBatchSize).contains(request.choices) else {
             throw BatchSchedulerError.invalidChoices(request.choices, limit: options.maxBatchSize)
         }
+        if let k = request.logprobs, k < 0 { throw BatchSchedulerError.invalidLogprobs(k) }
     }
 
     private func wakeUp() {
@@ -211,19 +216,24 @@ public actor BatchScheduler {
                                  cache: cache, adapters: [request.adapter])
         let scores = logits.scalars
         let room = modelDescription.maxPositions - prompt.count
+        // Every choice samples from the same row: summarise its log-softmax once.
+        let summary = request.logprobs.map { k in scores.withUnsafeBufferPointer { LogSoftmaxRow($0, top: k) } }
         var running: [BatchRow] = []
         for choice in 0..<request.choices {
             let config = request.config(forChoice: choice)
             var limited = config
             limited.maxNewTokens = min(config.maxNewTokens, room)  // the context may end generation first
             var row = BatchRow(requestID: id, choice: choice, adapter: request.adapter, promptCount: prompt.count,
-                               sampler: try Sampler(config: config, prompt: prompt),
+                               logprobs: request.logprobs, sampler: try Sampler(config: config, prompt: prompt),
                                streamer: TextStreamer(config: limited, tokenizer: tokenizer, promptTokenCount: prompt.count),
                                cache: cache, cacheRow: 0, keyStart: 0)
             if !row.streamer.isFinished {
-                let token = try scores.withUnsafeBufferPointer { try row.sampler.sampleToken(from: $0) }
+                let (token, logprobs) = try scores.withUnsafeBufferPointer { row0 -> (Int, TokenLogprobs?) in
+                    let token = try row.sampler.sampleToken(from: row0)
+                    return (token, summary?.logprobs(token: token, in: row0))
+                }
                 let step = row.streamer.append(token: token)
-                emit(id, .token(choice: choice, id: token, text: step.text))
+                emit(id, .token(choice: choice, id: token, text: step.text, logprobs: logprobs))
             }
             if let result = row.streamer.result {
                 emit(id, .finished(choice: choice, result))
@@ -256,11 +266,16 @@ public actor BatchScheduler {
         for r in rows.indices {
             let id = rows[r].requestID
             do {
-                let token = try scores.withUnsafeMutableBufferPointer {
-                    try rows[r].sampler.sampleToken(overwriting: UnsafeMutableBufferPointer(rebasing: $0[(r * v)..<((r + 1) * v)]))
+                let (token, logprobs) = try scores.withUnsafeMutableBufferPointer { all -> (Int, TokenLogprobs?) in
+                    let row = UnsafeMutableBufferPointer(rebasing: all[(r * v)..<((r + 1) * v)])
+                    guard let k = rows[r].logprobs else { return (try rows[r].sampler.sampleToken(overwriting: row), nil) }
+                    // The sampler penalises in place: let it work on a copy so the raw logits stay.
+                    let raw = UnsafeBufferPointer(row)
+                    let token = try rows[r].sampler.sampleToken(from: raw)
+                    return (token, LogSoftmaxRow(raw, top: k).logprobs(token: token, in: raw))
                 }
                 let step = rows[r].streamer.append(token: token)
-                emit(id, .token(choice: rows[r].choice, id: token, text: step.text))
+                emit(id, .token(choice: rows[r].choice, id: token, text: step.text, logprobs: logprobs))
                 if let result = rows[r].streamer.result { emit(id, .finished(choice: rows[r].choice, result)) }
             } catch {
                 failed.append((id, error))

@@ -147,6 +147,29 @@ enum VectorMath {
         return total
     }
 
+    /// Σ exp(x[i] − shift) in Double, without storing the terms (the log-sum-exp of log-probabilities).
+    static func sumOfExponentials(_ x: UnsafeBufferPointer<Float>, shift: Float) -> Double {
+        guard let base = x.baseAddress else { return 0 }
+        let shiftLanes = Lanes(repeating: shift)
+        var total = 0.0
+        var i = 0
+        while i + width <= x.count {
+            // As in `weights`: lane sums stay in Float for at most 16 chunks, then move to the Double total.
+            var partial = Lanes()
+            let end = min(i + 16 * width, x.count - x.count % width)
+            while i < end {
+                partial += exp(load(base, i) - shiftLanes)
+                i += width
+            }
+            total += Double(laneSum(partial))
+        }
+        while i < x.count {
+            total += Double(exp(Lanes(repeating: x[i] - shift))[0])
+            i += 1
+        }
+        return total
+    }
+
     /// Bucket numbers round((top − x[i]) × scale) for x[i] within `limit` buckets of `top`, and `limit` for
     /// everything further (including −infinity and NaN), written to `buckets`. Non-decreasing as x decreases.
     static func bucketIndices(

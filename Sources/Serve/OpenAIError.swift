@@ -50,6 +50,8 @@ struct OpenAIError: Error, Equatable {
             self = .unknownModel(name)
         case .invalidChoices:
             self = .invalidValue(error.description, param: "n")
+        case .invalidLogprobs:
+            self = .invalidValue(error.description, param: "logprobs")
         case .shutDown:
             self.init(status: .serviceUnavailable, message: error.description, type: "server_error", param: nil, code: nil)
         }

@@ -30,24 +30,47 @@ struct OpenAISampling: Decodable, Equatable {
     var frequencyPenalty: Float?
     var stream: Bool?
     var streamOptions: StreamOptions?
-    var logprobs: LogprobsRequest?
+    var logprobs: LogprobsField?
+    var topLogprobs: TopLogprobsField?
 
     struct StreamOptions: Decodable, Equatable {
         var includeUsage: Bool?
         enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
     }
 
-    /// `logprobs`: a bool for chat, an int for completions; only "off" is supported.
-    struct LogprobsRequest: Decodable, Equatable {
-        var requested: Bool
+    /// `logprobs` as sent: a boolean (chat) or an integer (completions); which one an endpoint takes,
+    /// and its range, is checked by ``OpenAISampling/logprobsCount(for:)``. Any other JSON value is a 400.
+    enum LogprobsField: Decodable, Equatable {
+        case flag(Bool)
+        case count(Int)
+
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let flag = try? c.decode(Bool.self) { requested = flag } else { requested = try c.decode(Int.self) > 0 }
+            if let flag = try? c.decode(Bool.self) {
+                self = .flag(flag)
+            } else if let count = try? c.decode(Int.self) {
+                self = .count(count)
+            } else {
+                throw OpenAIError.invalidValue("logprobs must be a boolean (chat) or an integer (completions)", param: "logprobs")
+            }
+        }
+    }
+
+    /// `top_logprobs` (chat): an integer; any other JSON value is a 400 naming the field.
+    struct TopLogprobsField: Decodable, Equatable {
+        var value: Int
+
+        init(from decoder: any Decoder) throws {
+            guard let value = try? decoder.singleValueContainer().decode(Int.self) else {
+                throw OpenAIError.invalidValue("top_logprobs must be an integer between 0 and 20", param: "top_logprobs")
+            }
+            self.value = value
         }
     }
 
     enum CodingKeys: String, CodingKey {
         case model, temperature, stop, seed, n, stream, logprobs
+        case topLogprobs = "top_logprobs"
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", topP = "top_p", topK = "top_k"
         case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty", streamOptions = "stream_options"
     }

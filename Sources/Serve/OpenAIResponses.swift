@@ -23,6 +23,8 @@ struct Usage: Encodable, Equatable {
 struct CompletionChoice: Encodable {
     var text: String
     var index: Int
+    /// The tokens' log-probabilities when the request asked for them (else `null`).
+    var logprobs: CompletionLogprobs? = nil
     var finishReason: String?
 
     enum CodingKeys: String, CodingKey { case text, index, logprobs, finishReason = "finish_reason" }
@@ -31,7 +33,7 @@ struct CompletionChoice: Encodable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(text, forKey: .text)
         try c.encode(index, forKey: .index)
-        try c.encodeNil(forKey: .logprobs)
+        try c.encode(logprobs, forKey: .logprobs)
         try c.encode(finishReason, forKey: .finishReason)
     }
 }
@@ -47,6 +49,8 @@ struct ChatChoice: Encodable {
     var index: Int
     var message: ChatDelta?
     var delta: ChatDelta?
+    /// The tokens' log-probabilities when the request asked for them (else `null`).
+    var logprobs: ChatLogprobs? = nil
     var finishReason: String?
 
     enum CodingKeys: String, CodingKey { case index, message, delta, logprobs, finishReason = "finish_reason" }
@@ -56,7 +60,7 @@ struct ChatChoice: Encodable {
         try c.encode(index, forKey: .index)
         try c.encodeIfPresent(message, forKey: .message)
         try c.encodeIfPresent(delta, forKey: .delta)
-        try c.encodeNil(forKey: .logprobs)
+        try c.encode(logprobs, forKey: .logprobs)
         try c.encode(finishReason, forKey: .finishReason)
     }
 }

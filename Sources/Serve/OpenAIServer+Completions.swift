@@ -22,9 +22,18 @@ struct SubmittedCompletion: Sendable {
     var streams: [AsyncThrowingStream<BatchEvent, any Error>]
     var includeUsage: Bool
     var arrival: ContinuousClock.Instant
+    /// Alternatives per token's log-probabilities; nil when the request asked for none.
+    var logprobs: Int?
+    /// Where token strings of `logprobs` come from.
+    var tokenizer: any Tokenizer
 
     /// The response index of choice `choice` of prompt `prompt`.
     func index(prompt: Int, choice: Int) -> Int { prompt * choicesPerPrompt + choice }
+
+    /// An empty log-probability collection for one choice, or nil when none were asked for.
+    func choiceLogprobs() -> ChoiceLogprobs? {
+        logprobs == nil ? nil : ChoiceLogprobs(kind: kind, tokenizer: tokenizer)
+    }
 }
 
 extension OpenAIServer {
@@ -62,16 +71,18 @@ extension OpenAIServer {
     /// Queues every prompt; if one is refused the ones already queued are dropped (and so cancelled).
     func submit(kind: CompletionKind, prompts: [[Int]], config: GenerationConfig, adapter: String?,
                 sampling: OpenAISampling, arrival: ContinuousClock.Instant) async throws -> SubmittedCompletion {
+        let logprobs = try sampling.logprobsCount(for: kind)
         var streams: [AsyncThrowingStream<BatchEvent, any Error>] = []
         for tokens in prompts {
             streams.append(try await scheduler.submit(BatchRequest(promptTokens: tokens, config: config, adapter: adapter,
-                                                                   choices: sampling.choices)))
+                                                                   choices: sampling.choices, logprobs: logprobs)))
         }
         metrics.promptTokens.increment(by: Int64(prompts.reduce(0) { $0 + $1.count }))
         return SubmittedCompletion(kind: kind, id: kind.idPrefix + Self.randomID(), model: sampling.model ?? modelName,
                                    created: Int(Date().timeIntervalSince1970), choicesPerPrompt: sampling.choices,
                                    promptTokens: prompts.map(\.count), streams: streams,
-                                   includeUsage: sampling.streamOptions?.includeUsage == true, arrival: arrival)
+                                   includeUsage: sampling.streamOptions?.includeUsage == true, arrival: arrival,
+                                   logprobs: logprobs, tokenizer: scheduler.tokenizer)
     }
 
     static func randomID() -> String {
@@ -82,14 +93,26 @@ extension OpenAIServer {
 
     func wholeResponse(_ submitted: SubmittedCompletion) async throws -> Response {
         var results: [Int: GenerationResult] = [:]
+        var logprobs: [Int: ChoiceLogprobs] = [:]
         var timing = TokenTiming(arrival: submitted.arrival, metrics: metrics)
         for (p, stream) in submitted.streams.enumerated() {
             for try await event in stream {
                 switch event {
-                case .token(let choice, _, _): timing.token(choice: submitted.index(prompt: p, choice: choice))
+                case .token(let choice, let id, _, let tokenLogprobs):
+                    let index = submitted.index(prompt: p, choice: choice)
+                    timing.token(choice: index)
+                    if let tokenLogprobs, var collected = logprobs[index] ?? submitted.choiceLogprobs() {
+                        collected.append(id, tokenLogprobs)
+                        logprobs[index] = collected
+                    }
                 case .finished(let choice, let result): results[submitted.index(prompt: p, choice: choice)] = result
                 }
             }
+        }
+        /// A choice's whole log-probability object (nil when not asked for).
+        func taken<T>(_ index: Int, _ take: (inout ChoiceLogprobs) -> T) -> T? {
+            guard var collected = logprobs[index] ?? submitted.choiceLogprobs() else { return nil }
+            return take(&collected)
         }
         timing.finish()
         let ordered = results.sorted { $0.key < $1.key }
@@ -97,13 +120,16 @@ extension OpenAIServer {
                           completionTokens: ordered.reduce(0) { $0 + $1.value.tokenIDs.count })
         switch submitted.kind {
         case .text:
-            let choices = ordered.map { CompletionChoice(text: $0.value.text, index: $0.key, finishReason: $0.value.finishReason.openAIName) }
+            let choices = ordered.map {
+                CompletionChoice(text: $0.value.text, index: $0.key, logprobs: taken($0.key) { $0.takeCompletion() },
+                                 finishReason: $0.value.finishReason.openAIName)
+            }
             return json(CompletionBody(id: submitted.id, object: submitted.kind.object, created: submitted.created,
                                        model: submitted.model, choices: choices, usage: usage))
         case .chat:
             let choices = ordered.map {
                 ChatChoice(index: $0.key, message: ChatDelta(role: "assistant", content: $0.value.text),
-                           finishReason: $0.value.finishReason.openAIName)
+                           logprobs: taken($0.key) { $0.takeChat() }, finishReason: $0.value.finishReason.openAIName)
             }
             return json(CompletionBody(id: submitted.id, object: submitted.kind.object, created: submitted.created,
                                        model: submitted.model, choices: choices, usage: usage))
@@ -125,10 +151,11 @@ extension OpenAIServer {
                     for try await event in stream {
                         let data: Data?
                         switch event {
-                        case .token(let choice, _, let text):
+                        case .token(let choice, let id, let text, let logprobs):
                             let index = submitted.index(prompt: p, choice: choice)
                             timing.token(choice: index)
                             completionTokens += 1
+                            if let logprobs { chunks.add(id, logprobs, index: index) }
                             data = try chunks.text(text, index: index)
                         case .finished(let choice, let result):
                             data = try chunks.finish(result.finishReason.openAIName, index: submitted.index(prompt: p, choice: choice))
@@ -161,21 +188,36 @@ extension OpenAIServer {
 }
 
 /// Builds the JSON of stream chunks; a chat choice's first chunk carries the assistant role.
+///
+/// With log-probabilities, each chunk carries those of the tokens whose text it brings: a token whose
+/// text is held back (part of a character, a possible stop string) or empty (end of sequence) has its
+/// log-probabilities sent with the next chunk of its choice, at the latest the closing one. So the
+/// chunks' log-probabilities, concatenated, equal the whole response's.
 struct ChunkEncoder {
     let submitted: SubmittedCompletion
     private var started: Set<Int> = []
+    private var pending: [Int: ChoiceLogprobs] = [:]
 
     init(submitted: SubmittedCompletion) { self.submitted = submitted }
+
+    /// Records the log-probabilities of token `id` of choice `index`, for its next chunk.
+    mutating func add(_ id: Int, _ logprobs: TokenLogprobs, index: Int) {
+        guard var collected = pending[index] ?? submitted.choiceLogprobs() else { return }
+        collected.append(id, logprobs)
+        pending[index] = collected
+    }
 
     /// The chunk for new text of choice `index` (nil when there is nothing to send).
     mutating func text(_ text: String, index: Int) throws -> Data? {
         switch submitted.kind {
         case .text:
-            return text.isEmpty ? nil : try encode([CompletionChoice(text: text, index: index, finishReason: nil)])
+            guard !text.isEmpty else { return nil }
+            return try encode([CompletionChoice(text: text, index: index, logprobs: takeCompletion(index), finishReason: nil)])
         case .chat:
             let first = started.insert(index).inserted
             guard first || !text.isEmpty else { return nil }
-            return try encode([ChatChoice(index: index, delta: ChatDelta(role: first ? "assistant" : nil, content: text))])
+            return try encode([ChatChoice(index: index, delta: ChatDelta(role: first ? "assistant" : nil, content: text),
+                                          logprobs: takeChat(index))])
         }
     }
 
@@ -183,12 +225,26 @@ struct ChunkEncoder {
     mutating func finish(_ reason: String?, index: Int) throws -> Data {
         switch submitted.kind {
         case .text:
-            return try encode([CompletionChoice(text: "", index: index, finishReason: reason)])
+            return try encode([CompletionChoice(text: "", index: index, logprobs: takeCompletion(index), finishReason: reason)])
         case .chat:
             let first = started.insert(index).inserted
             return try encode([ChatChoice(index: index, delta: ChatDelta(role: first ? "assistant" : nil, content: nil),
-                                          finishReason: reason)])
+                                          logprobs: takeChat(index), finishReason: reason)])
         }
+    }
+
+    /// The legacy object of choice `index`'s pending tokens (nil without log-probabilities).
+    private mutating func takeCompletion(_ index: Int) -> CompletionLogprobs? {
+        guard var collected = pending[index] ?? submitted.choiceLogprobs() else { return nil }
+        defer { pending[index] = collected }
+        return collected.takeCompletion()
+    }
+
+    /// The chat object of choice `index`'s pending tokens (nil without log-probabilities).
+    private mutating func takeChat(_ index: Int) -> ChatLogprobs? {
+        guard var collected = pending[index] ?? submitted.choiceLogprobs() else { return nil }
+        defer { pending[index] = collected }
+        return collected.takeChat()
     }
 
     /// The final usage chunk (no choices).

@@ -32,7 +32,7 @@ final class BatchSchedulerTests: XCTestCase {
         var got = Collected()
         for try await event in stream {
             switch event {
-            case .token(let choice, let id, _): got.tokens[choice, default: []].append(id)
+            case .token(let choice, let id, _, _): got.tokens[choice, default: []].append(id)
             case .finished(let choice, let result): got.results[choice] = result
             }
         }
