@@ -149,3 +149,7 @@ void tk_fourbit_matmul(const uint8_t *codes, const float *absmax, const float *t
 void tk_int8_matmul_avx2(const int8_t *codes, const float *scales, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
 void tk_int8_matmul_portable(const int8_t *codes, const float *scales, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
 void tk_int8_matmul(const int8_t *codes, const float *scales, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy) { TK_DISPATCH(tk_int8_matmul, codes, scales, rows, columns, x, m, y, ldy); }
+
+void tk_dense_matmul_avx2(const float *w, size_t ldw, size_t rows, size_t columns, const float *x, size_t ldx, size_t m, float alpha, float beta, float *y, size_t ldy);
+void tk_dense_matmul_portable(const float *w, size_t ldw, size_t rows, size_t columns, const float *x, size_t ldx, size_t m, float alpha, float beta, float *y, size_t ldy);
+void tk_dense_matmul(const float *w, size_t ldw, size_t rows, size_t columns, const float *x, size_t ldx, size_t m, float alpha, float beta, float *y, size_t ldy) { TK_DISPATCH(tk_dense_matmul, w, ldw, rows, columns, x, ldx, m, alpha, beta, y, ldy); }

@@ -347,3 +347,6 @@ void KFN(tk_adamw8bit_blocks)(float *w, const float *g, uint8_t *c1, float *a1, 
 
 // Integer products of quantized weight blocks with 8-bit activation blocks.
 #include "quant_kernels_body.h"
+
+// Dense products with few activation rows.
+#include "dense_kernels_body.h"

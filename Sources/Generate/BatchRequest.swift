@@ -85,4 +85,6 @@ public struct BatchStatistics: Sendable, Equatable {
     public var decodeSteps: Int
     /// Largest batch a decode step has run so far.
     public var largestBatch: Int
+    /// Prefill forward passes run so far (requests admitted together share one).
+    public var prefillPasses: Int = 0
 }

@@ -5,9 +5,9 @@ import Tensor
 /// Continuous batching: owns a model and runs many generation requests at once, advancing every
 /// running sequence together in one batched forward pass per decode step.
 ///
-/// Between steps, waiting requests are prefilled (alone, one forward pass over the prompt, whose
-/// cache row then joins the batch) and finished, cancelled or failed sequences leave; the batch's
-/// key/value cache is rebuilt from the rows that stay whenever the batch changes
+/// Between steps, waiting requests are prefilled (those admitted together in left-padded groups of
+/// similar lengths, one forward pass per group, whose cache rows then join the batch) and
+/// finished, cancelled or failed sequences leave; the batch's key/value cache is rebuilt from the rows that stay whenever the batch changes
 /// (``KVCache/init(gathering:extraCapacity:)``), right-aligned with a key start per row, so a
 /// sequence's attention sees exactly its own positions. Each row keeps its own ``Sampler`` and
 /// ``TextStreamer``, so a row's tokens equal generating its prompt alone with ``Generator``
@@ -64,6 +64,7 @@ public actor BatchScheduler {
     private var stopped = false
     private var decodeSteps = 0
     private var largestBatch = 0
+    private var prefillPasses = 0
 
     /// Where a request's events go and how many of its choices are still running.
     private struct RequestProgress {
@@ -110,7 +111,8 @@ public actor BatchScheduler {
     /// The current load.
     public func statistics() -> BatchStatistics {
         BatchStatistics(queuedRequests: waiting.count, runningSequences: rows.count,
-                        kvCacheBytes: batchCache?.byteCount ?? 0, decodeSteps: decodeSteps, largestBatch: largestBatch)
+                        kvCacheBytes: batchCache?.byteCount ?? 0, decodeSteps: decodeSteps, largestBatch: largestBatch,
+                        prefillPasses: prefillPasses)
     }
 
     /// Processes requests until the calling task is cancelled.
@@ -191,33 +193,92 @@ public actor BatchScheduler {
     // MARK: - Steps
 
     /// Prefills waiting requests while their choices fit in the batch, then rebuilds the batch cache.
+    /// Requests admitted together are prefilled together, in groups of similar prompt lengths
+    /// (``PrefillGroups``): one left-padded forward pass per group instead of one per request.
     private func admitWaiting() {
-        var joining: [BatchRow] = []
-        while let next = waiting.first, rows.count + joining.count + next.request.choices <= options.maxBatchSize {
+        var admitted: [(id: Int, request: BatchRequest)] = []
+        var seats = rows.count
+        while let next = waiting.first, seats + next.request.choices <= options.maxBatchSize {
             waiting.removeFirst()
-            do {
-                joining += try prefill(next.id, next.request)
-                logger.debug("admitted", metadata: ["request": "\(next.id)", "prompt_tokens": "\(next.request.promptTokens.count)",
-                                                    "choices": "\(next.request.choices)", "adapter": "\(next.request.adapter ?? "-")"])
-            } catch {
-                logger.error("prefill failed", metadata: ["request": "\(next.id)", "error": "\(error)"])
-                fail(next.id, error)
-            }
+            admitted.append(next)
+            seats += next.request.choices
+        }
+        guard !admitted.isEmpty else { return }
+        var joining: [BatchRow] = []
+        for group in PrefillGroups.split(lengths: admitted.map(\.request.promptTokens.count)) {
+            joining += prefill(group.map { admitted[$0] })
         }
         guard !joining.isEmpty else { return }
         rebuildCache(rows + joining)
     }
 
-    /// Runs the prompt alone, samples each choice's first token, and returns the choices still running.
-    private func prefill(_ id: Int, _ request: BatchRequest) throws -> [BatchRow] {
-        let prompt = request.promptTokens
-        let cache = model.makeCache(batchSize: 1, capacity: prompt.count + 1)
-        let logits = try forward(ModelInput(tokens: prompt, batchSize: 1, logits: .last),
-                                 cache: cache, adapters: [request.adapter])
+    /// Prefills `group` in one forward pass (alone again, one by one, if that pass fails, so one
+    /// request's failure is its own) and returns the choices still running.
+    private func prefill(_ group: [(id: Int, request: BatchRequest)]) -> [BatchRow] {
+        do {
+            let joining = try prefillTogether(group)
+            for (id, request) in group {
+                logger.debug("admitted", metadata: ["request": "\(id)", "prompt_tokens": "\(request.promptTokens.count)",
+                                                    "choices": "\(request.choices)", "adapter": "\(request.adapter ?? "-")",
+                                                    "prefill_group": "\(group.count)"])
+            }
+            return joining
+        } catch {
+            guard group.count > 1 else {
+                logger.error("prefill failed", metadata: ["request": "\(group[0].id)", "error": "\(error)"])
+                fail(group[0].id, error)
+                return []
+            }
+            return group.flatMap { prefill([$0]) }
+        }
+    }
+
+    /// Runs the group's prompts as one left-padded batch (row r's tokens start at its key start),
+    /// samples each choice's first token from its request's logits row, and returns the choices
+    /// still running. A request whose sampler cannot start fails alone.
+    private func prefillTogether(_ group: [(id: Int, request: BatchRequest)]) throws -> [BatchRow] {
+        let prompts = group.map(\.request.promptTokens)
+        let longest = prompts.map(\.count).max() ?? 0
+        let keyStarts = prompts.map { longest - $0.count }
+        var tokens: [Int] = [], positions: [Int] = []
+        tokens.reserveCapacity(longest * prompts.count)
+        positions.reserveCapacity(longest * prompts.count)
+        for (r, prompt) in prompts.enumerated() {
+            tokens += repeatElement(0, count: keyStarts[r])  // padding: masked out by the key start
+            tokens += prompt
+            positions += (0..<longest).map { max(0, $0 - keyStarts[r]) }
+        }
+        let padded = keyStarts.contains { $0 > 0 }
+        let cache = model.makeCache(batchSize: prompts.count, capacity: longest + 1)
+        prefillPasses += 1
+        let logits = try forward(ModelInput(tokens: tokens, batchSize: prompts.count, positions: positions,
+                                            keyStart: padded ? keyStarts : nil, logits: .last),
+                                 cache: cache, adapters: group.map(\.request.adapter))
         let scores = logits.scalars
+        let v = logits.shape[1]
+        var running: [BatchRow] = []
+        for (r, (id, request)) in group.enumerated() {
+            do {
+                running += try scores.withUnsafeBufferPointer { all in
+                    try startChoices(id, request, logits: UnsafeBufferPointer(rebasing: all[(r * v)..<((r + 1) * v)]),
+                                     cache: cache, cacheRow: r, keyStart: keyStarts[r])
+                }
+            } catch {
+                logger.error("prefill failed", metadata: ["request": "\(id)", "error": "\(error)"])
+                fail(id, error)
+            }
+        }
+        return running
+    }
+
+    /// Samples every choice's first token of `request` from its prompt's last `logits`, and returns
+    /// the choices still running (their keys in row `cacheRow` of `cache`, from `keyStart`).
+    private func startChoices(_ id: Int, _ request: BatchRequest, logits: UnsafeBufferPointer<Float>,
+                              cache: KVCache, cacheRow: Int, keyStart: Int) throws -> [BatchRow] {
+        let prompt = request.promptTokens
         let room = modelDescription.maxPositions - prompt.count
         // Every choice samples from the same row: summarise its log-softmax once.
-        let summary = request.logprobs.map { k in scores.withUnsafeBufferPointer { LogSoftmaxRow($0, top: k) } }
+        let summary = request.logprobs.map { LogSoftmaxRow(logits, top: $0) }
         var running: [BatchRow] = []
         for choice in 0..<request.choices {
             let config = request.config(forChoice: choice)
@@ -226,14 +287,12 @@ public actor BatchScheduler {
             var row = BatchRow(requestID: id, choice: choice, adapter: request.adapter, promptCount: prompt.count,
                                logprobs: request.logprobs, sampler: try Sampler(config: config, prompt: prompt),
                                streamer: TextStreamer(config: limited, tokenizer: tokenizer, promptTokenCount: prompt.count),
-                               cache: cache, cacheRow: 0, keyStart: 0)
+                               cache: cache, cacheRow: cacheRow, keyStart: keyStart)
             if !row.streamer.isFinished {
-                let (token, logprobs) = try scores.withUnsafeBufferPointer { row0 -> (Int, TokenLogprobs?) in
-                    let token = try row.sampler.sampleToken(from: row0)
-                    return (token, summary?.logprobs(token: token, in: row0))
-                }
+                let token = try row.sampler.sampleToken(from: logits)
                 let step = row.streamer.append(token: token)
-                emit(id, .token(choice: choice, id: token, text: step.text, logprobs: logprobs))
+                emit(id, .token(choice: choice, id: token, text: step.text,
+                                logprobs: summary?.logprobs(token: token, in: logits)))
             }
             if let result = row.streamer.result {
                 emit(id, .finished(choice: choice, result))

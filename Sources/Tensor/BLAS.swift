@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// Thin typed wrappers over OpenBLAS's single-precision routines, row-major throughout.
@@ -12,7 +13,9 @@ public enum BLAS {
     /// C = alpha·op(A)·op(B) + beta·C with op(A) of shape [m, k] and op(B) of shape [k, n].
     ///
     /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored (before transposition).
-    /// When m == 1 the product is routed to `sgemv`, which is several times faster for a row vector.
+    /// When m == 1 the product is routed to `sgemv`, which is several times faster for a row vector;
+    /// with 2…``fewRowsLimit`` rows times a transposed B (a linear layer's `x·Wᵀ`), to
+    /// `tk_dense_matmul`, which reads B once instead of packing it as sgemm does.
     @inline(__always)
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -37,8 +40,29 @@ public enum BLAS {
             }
             return
         }
+        if transB && !transA && m <= fewRowsLimit {
+            fewRowsProduct(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+extension BLAS {
+    /// Most rows of A a product `A·Bᵀ` sends to ``fewRowsProduct`` rather than sgemm.
+    public static let fewRowsLimit = 16
+
+    /// C = alpha·A·Bᵀ + beta·C for few rows of A (B stored [n, k]), the rows of B split over the cores.
+    static func fewRowsProduct(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                               b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        // Chunks of at least 64K weights, so small products stay on the calling thread; even row counts
+        // keep the kernel's row pairs whole.
+        let minimumChunk = max(2, (1 << 16) / max(1, k)) & ~1
+        Parallel.forRanges(n, minimumChunk: minimumChunk) { range in
+            let start = range.lowerBound
+            tk_dense_matmul(b + start * ldb, ldb, range.count, k, a, lda, m, alpha, beta, c + start, ldc)
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Generate
+@testable import Generate
 import Model
 import PEFT
 import Tensor
@@ -75,6 +75,55 @@ final class BatchSchedulerTests: XCTestCase {
             loop.cancel()
             await loop.value
         }
+    }
+
+    /// Requests admitted together are prefilled in one left-padded pass (prompts of 4–5 tokens, one
+    /// with two choices; greedy and seeded sampling), and every row still equals one-by-one generation.
+    func testRequestsAdmittedTogetherSharePrefillPass() async throws {
+        let reference = Generator(model: try Self.loadModel(), tokenizer: MockTokenizer())
+        for sampled in [false, true] {
+            let requests = [
+                BatchRequest(promptTokens: [8, 30, 2, 77, 5], config: config(maxTokens: 9, sampled: sampled, seed: 21)),
+                BatchRequest(promptTokens: [61, 4, 19, 50], config: config(maxTokens: 13, sampled: sampled, seed: 2), choices: 2),
+                BatchRequest(promptTokens: [9, 9, 14, 3, 70], config: config(maxTokens: 5, sampled: sampled, seed: 8)),
+                BatchRequest(promptTokens: [44, 45, 46, 47], config: config(maxTokens: 11, sampled: sampled, seed: 13)),
+            ]
+            let scheduler = BatchScheduler(model: try Self.loadModel(), tokenizer: MockTokenizer())
+            var streams: [AsyncThrowingStream<BatchEvent, any Error>] = []
+            for r in requests { streams.append(try await scheduler.submit(r)) }
+            let loop = Task { await scheduler.run() }
+            for (request, stream) in zip(requests, streams) {
+                let got = try await collect(stream)
+                for choice in 0..<request.choices {
+                    var c = request.config
+                    c.seed = c.seed.map { $0 + UInt64(choice) }
+                    let expected = try reference.generate(promptTokens: request.promptTokens, config: c, adapter: .none)
+                    XCTAssertEqual(got.results[choice], expected, "sampled \(sampled), prompt \(request.promptTokens), choice \(choice)")
+                }
+            }
+            let stats = await scheduler.statistics()
+            XCTAssertEqual(stats.prefillPasses, 1, "four prompts of 4–5 tokens share one prefill pass")
+            XCTAssertEqual(stats.largestBatch, 5)
+            loop.cancel()
+            await loop.value
+        }
+    }
+
+    /// Prefill groups: every prompt once, similar lengths together, padding and size bounded.
+    func testPrefillGroups() {
+        XCTAssertEqual(PrefillGroups.split(lengths: []), [])
+        XCTAssertEqual(PrefillGroups.split(lengths: [5, 4, 5, 4]), [[1, 3, 0, 2]])
+        XCTAssertEqual(PrefillGroups.split(lengths: [7, 2]), [[1], [0]], "2 and 7 tokens: padding would exceed a quarter")
+        XCTAssertEqual(PrefillGroups.split(lengths: [3000, 10]), [[1], [0]])
+        let lengths = (0..<200).map { 1 + ($0 * 37) % 300 }
+        let groups = PrefillGroups.split(lengths: lengths)
+        XCTAssertEqual(groups.flatMap { $0 }.sorted(), Array(lengths.indices))
+        for group in groups {
+            let longest = group.map { lengths[$0] }.max()!, real = group.reduce(0) { $0 + lengths[$1] }
+            XCTAssertTrue(group.count == 1 || longest * group.count <= PrefillGroups.maxPaddedTokens)
+            XCTAssertLessThanOrEqual(Double(longest * group.count - real), PrefillGroups.maxPaddingShare * Double(real))
+        }
+        XCTAssertLessThan(groups.count, 60, "similar lengths are grouped")
     }
 
     /// Requests submitted while others are decoding (joining at whatever step they arrive) still
@@ -211,6 +260,8 @@ final class BatchSchedulerTests: XCTestCase {
         XCTAssertEqual(tuned, try reference.generate(promptTokens: prompt, config: greedy, adapter: .named("tuned")).tokenIDs)
         XCTAssertEqual(plain, try reference.generate(promptTokens: prompt, config: greedy, adapter: .none).tokenIDs)
         XCTAssertNotEqual(tuned, plain)
+        let prefills = await scheduler.statistics().prefillPasses
+        XCTAssertEqual(prefills, 1, "both prompts, each with its adapter, were prefilled in one pass")
         loop.cancel()
         await loop.value
     }

@@ -10,7 +10,7 @@ import XCTest
 ///
 /// 8-bit activations move each product by up to absmax/254 per element; over 24 layers that shows
 /// as logit differences of a few tenths on logits of ±20, far below the gap between the top
-/// tokens, so the top tokens and the first greedy steps must agree.
+/// tokens, so the top tokens must agree and the first greedy steps agree up to near-ties.
 final class QuantizedDefaultModelTests: XCTestCase {
     struct Reference: Decodable {
         let ids: [Int]
@@ -32,13 +32,15 @@ final class QuantizedDefaultModelTests: XCTestCase {
             for (id, want) in zip(ref.top_ids, ref.top_logits).prefix(5) {
                 XCTAssertEqual(logits[id], want, accuracy: 0.75, "\(name): logit of token \(id)")
             }
-            var greedy: [Int] = []
-            for _ in 0..<4 {
-                let next = logits.indices.max { logits[$0] < logits[$1] }!
-                greedy.append(next)
-                logits = try model.forward(ModelInput(tokens: [Int(next)], logits: .last), cache: cache).scalars
+            // The next greedy steps, fed transformers' tokens: each must be the top token here, or
+            // within `tie` of it (a near-tie that the 8-bit activations' rounding may settle either
+            // way: "english" step 3 has two tokens 0.07 apart).
+            let tie: Float = 0.25
+            for (step, want) in ref.greedy.prefix(4).enumerated() {
+                let best = logits.max()!
+                XCTAssertGreaterThanOrEqual(logits[want], best - tie, "\(name): greedy step \(step), token \(want)")
+                logits = try model.forward(ModelInput(tokens: [want], logits: .last), cache: cache).scalars
             }
-            XCTAssertEqual(greedy, Array(ref.greedy.prefix(4)), "\(name): greedy tokens")
         }
     }
 }

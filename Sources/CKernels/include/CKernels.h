@@ -99,4 +99,10 @@ void tk_fourbit_matmul(const uint8_t *codes, const float *absmax, const float *t
 void tk_int8_matmul(const int8_t *codes, const float *scales, size_t rows, size_t columns, const float *x,
                     size_t m, float *y, size_t ldy);
 
+// y[i·ldy + r] = alpha·Σ_c W[r][c]·x[i][c] + beta·y[i·ldy + r] for r < rows, i < m (beta 0: y is only
+// written): W row-major, rows ldw floats apart; x m rows ldx apart. Meant for small m (2–16): each
+// pair of weight rows is read once for all activation rows.
+void tk_dense_matmul(const float *w, size_t ldw, size_t rows, size_t columns, const float *x, size_t ldx,
+                     size_t m, float alpha, float beta, float *y, size_t ldy);
+
 #endif
