@@ -4,7 +4,8 @@ import Foundation
 import Tailor
 
 /// `tailor-bench matmul`: GEMM and GEMV throughput of Tensor.matmul / Tensor.linear against raw
-/// OpenBLAS calls on the same data, with 1 and 2 BLAS threads.
+/// OpenBLAS calls on the same data, with 1 and 2 threads (OpenBLAS's own threads for the raw calls,
+/// Tailor's split for the tensor ops).
 struct MatmulBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matmul",
@@ -58,13 +59,17 @@ struct MatmulBench: ParsableCommand {
                 let (ap, bp) = (ab.baseAddress!, bb.baseAddress!)
                 times = bestTimes(warmup: plan.warmup, runs: plan.runs, [
                     {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, ap, Int32(k),
-                                    bp, Int32(n), 0, c, Int32(n))
+                        raw(threads) {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, ap,
+                                        Int32(k), bp, Int32(n), 0, c, Int32(n))
+                        }
                     },
                     { GradientMode.withoutGradients { _ = Tensor.matmul(a, b) } },
                     {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, ap, Int32(k),
-                                    bp, Int32(k), 0, c, Int32(n))
+                        raw(threads) {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, ap,
+                                        Int32(k), bp, Int32(k), 0, c, Int32(n))
+                        }
                     },
                     { GradientMode.withoutGradients { _ = Tensor.linear(a, weight: w) } },
                 ])
@@ -121,12 +126,18 @@ struct MatmulBench: ParsableCommand {
         let runs = plan.runs * (copies > 1 ? 1 : 3)
         let times = bestTimes(warmup: plan.warmup, runs: runs, [
             {
-                for w in wp {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, Int32(n), Int32(k), 1, xp, Int32(k),
-                                w, Int32(k), 0, y, Int32(n))
+                raw(threads) {
+                    for w in wp {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, Int32(n), Int32(k), 1, xp, Int32(k),
+                                    w, Int32(k), 0, y, Int32(n))
+                    }
                 }
             },
-            { for w in wp { cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), xp, 1, 0, y, 1) } },
+            {
+                raw(threads) {
+                    for w in wp { cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), xp, 1, 0, y, 1) }
+                }
+            },
             { GradientMode.withoutGradients { for w in weights { _ = Tensor.linear(x, weight: w) } } },
         ])
         let (sgemm, sgemv, linear) = (times[0], times[1], times[2])
@@ -138,5 +149,13 @@ struct MatmulBench: ParsableCommand {
                   ("us_per_product", .number(seconds / Double(copies) * 1e6, decimals: 1)),
                   ("vs_sgemm_m1", .number(sgemm / seconds, decimals: 2))])
         }
+    }
+
+    /// Runs raw OpenBLAS calls on `threads` of OpenBLAS's own threads, then puts it back on the one
+    /// thread Tailor keeps it on.
+    static func raw(_ threads: Int, _ body: () -> Void) {
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(1) }
+        body()
     }
 }

@@ -1,22 +1,34 @@
 import CBLAS
 import CKernels
 import Foundation
+import Synchronization
 
 /// Thin typed wrappers over OpenBLAS's single-precision routines, row-major throughout.
+///
+/// OpenBLAS itself runs on one thread: Tailor splits large products over the cores with the same
+/// workers its own kernels use, so no BLAS thread spins waiting for work while those kernels run.
 public enum BLAS {
-    /// Number of threads OpenBLAS uses for one call.
+    /// Number of threads one product is split over (at most the machine's cores by default).
     public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        get { productThreads.load(ordering: .relaxed) }
+        set { productThreads.store(max(1, newValue), ordering: .relaxed) }
     }
+
+    private static let productThreads = Atomic<Int>(Parallel.coreCount)
+
+    /// Puts OpenBLAS on one thread, once, before its first call.
+    private static let openBLASConfigured: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
 
     /// C = alpha·op(A)·op(B) + beta·C with op(A) of shape [m, k] and op(B) of shape [k, n].
     ///
     /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored (before transposition).
     /// When m == 1 the product is routed to `sgemv`, which is several times faster for a row vector;
     /// with 2…``fewRowsLimit`` rows times a transposed B (a linear layer's `x·Wᵀ`), to
-    /// `tk_dense_matmul`, which reads B once instead of packing it as sgemm does.
-    @inline(__always)
+    /// `tk_dense_matmul`, which reads B once instead of packing it as sgemm does. Products of more
+    /// than ``splitWorkLimit`` multiply-adds are split into row or column blocks, one per thread.
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -26,26 +38,89 @@ public enum BLAS {
             else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
             return
         }
+        guard openBLASConfigured else { return }
         if m == 1 {
-            // c[1, n] = alpha · a_row · op(B) + beta · c  ⇔  c = alpha · op(B)ᵀ · a + beta · c
-            let incA = transA ? lda : 1
-            if transB {
-                // op(B) = Bᵀ with B stored [n, k]: c = B · a
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb),
-                            a, Int32(incA), beta, c, 1)
-            } else {
-                // B stored [k, n]: c = Bᵀ · a
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(ldb),
-                            a, Int32(incA), beta, c, 1)
-            }
+            rowVectorProduct(transA: transA, transB: transB, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                             b: b, ldb: ldb, beta: beta, c: c)
             return
         }
         if transB && !transA && m <= fewRowsLimit {
             fewRowsProduct(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        splitProduct(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                     b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+}
+
+extension BLAS {
+    /// Multiply-adds above which a product is split over threads (below, the split costs more
+    /// than it saves).
+    public static let splitWorkLimit = 1 << 22
+
+    /// Block sizes of a split are multiples of this, so no thread gets a ragged sgemm micro-tile.
+    static let splitAlignment = 16
+
+    /// The number of blocks `extent` rows or columns are cut into for `work` multiply-adds.
+    static func splitParts(extent: Int, work: Int) -> Int {
+        guard work > splitWorkLimit else { return 1 }
+        return max(1, min(threadCount, extent / splitAlignment))
+    }
+
+    /// The `part`-th of `parts` aligned blocks of `0..<extent`.
+    static func splitRange(_ part: Int, of parts: Int, extent: Int) -> Range<Int> {
+        let per = ((extent + parts - 1) / parts + splitAlignment - 1) / splitAlignment * splitAlignment
+        let lower = min(extent, part * per)
+        return lower..<min(extent, lower + per)
+    }
+
+    /// sgemm, its rows of C split over threads when there are many, else its columns.
+    static func splitProduct(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let splitRows = m >= 8 * splitAlignment || m >= n
+        let parts = splitParts(extent: splitRows ? m : n, work: m * n * k)
+        let opA = transA ? CblasTrans : CblasNoTrans, opB = transB ? CblasTrans : CblasNoTrans
+        Parallel.forRanges(parts) { chunk in
+            for part in chunk {
+                let block = splitRange(part, of: parts, extent: splitRows ? m : n)
+                guard !block.isEmpty else { continue }
+                let start = block.lowerBound
+                if splitRows {
+                    let aBlock = transA ? a + start : a + start * lda
+                    cblas_sgemm(CblasRowMajor, opA, opB, Int32(block.count), Int32(n), Int32(k), alpha,
+                                aBlock, Int32(lda), b, Int32(ldb), beta, c + start * ldc, Int32(ldc))
+                } else {
+                    let bBlock = transB ? b + start * ldb : b + start
+                    cblas_sgemm(CblasRowMajor, opA, opB, Int32(m), Int32(block.count), Int32(k), alpha,
+                                a, Int32(lda), bBlock, Int32(ldb), beta, c + start, Int32(ldc))
+                }
+            }
+        }
+    }
+
+    /// c[1, n] = alpha · a · op(B) + beta · c through sgemv, the columns of c split over threads.
+    static func rowVectorProduct(transA: Bool, transB: Bool, n: Int, k: Int, alpha: Float,
+                                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                 beta: Float, c: UnsafeMutablePointer<Float>) {
+        let incA = Int32(transA ? lda : 1)
+        let parts = splitParts(extent: n, work: 16 * n * k)  // memory-bound: split from 256K weights
+        Parallel.forRanges(parts) { chunk in
+            for part in chunk {
+                let block = splitRange(part, of: parts, extent: n)
+                guard !block.isEmpty else { continue }
+                let start = block.lowerBound
+                if transB {
+                    // op(B) = Bᵀ with B stored [n, k]: c = B · a, a block of B's rows per thread.
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(block.count), Int32(k), alpha,
+                                b + start * ldb, Int32(ldb), a, incA, beta, c + start, 1)
+                } else {
+                    // B stored [k, n]: c = Bᵀ · a, a block of B's columns per thread.
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(block.count), alpha,
+                                b + start, Int32(ldb), a, incA, beta, c + start, 1)
+                }
+            }
+        }
     }
 }
 

@@ -190,13 +190,13 @@ public enum AttentionKernel {
 }
 
 extension BLAS {
-    /// Runs `body` with OpenBLAS limited to one thread, for kernels that parallelise across
+    /// Runs `body` with every product on the calling thread, for kernels that parallelise across
     /// independent small products themselves. The thread count is process-wide state.
     public static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = openblas_get_num_threads()
+        let previous = threadCount
         if previous == 1 { return try body() }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(previous) }
+        threadCount = 1
+        defer { threadCount = previous }
         return try body()
     }
 }
