@@ -143,8 +143,9 @@ extension BLAS {
 
 /// Splits work over the machine's cores.
 public enum Parallel {
-    /// Number of worker threads used by Tailor's own kernels.
-    public static let coreCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Number of worker threads used by Tailor's own kernels: the CPUs the process may run on, so
+    /// a process bound to one core (an MPI rank under `--bind-to core`) stays on one thread.
+    public static let coreCount = max(1, Int(tk_available_cpus()))
 
     /// Runs `body` on disjoint chunks of `0..<count`, in parallel when the work is large enough.
     ///

@@ -17,15 +17,10 @@ extension KernelDispatchTests {
                         let w = random(rows * ldw, -1, 1, seed: UInt64(rows * 31 + columns))
                         let x = random(m * ldx, -2, 2, seed: UInt64(m * 7 + columns))
                         var y = random(m * ldy, -1, 1, seed: UInt64(m + rows))
-                        var expected = y.map(Double.init)
-                        for i in 0..<m {
-                            for r in 0..<rows {
-                                var s = 0.0
-                                for c in 0..<columns { s += Double(w[r * ldw + c]) * Double(x[i * ldx + c]) }
-                                let old = Double(y[i * ldy + r])
-                                expected[i * ldy + r] = Double(alpha) * s + (beta == 0 ? 0 : Double(beta) * old)
-                            }
-                        }
+                        // y[m, rows] = alpha · x · wᵀ + beta · y
+                        let expected = referenceProduct(transA: false, transB: true, m: m, n: rows, k: columns,
+                                                        alpha: alpha, a: x, lda: ldx, b: w, ldb: ldw, beta: beta,
+                                                        c: y, ldc: ldy)
                         tk_dense_matmul(w, ldw, rows, columns, x, ldx, m, alpha, beta, &y, ldy)
                         // Errors relative to a dot product's typical size, √columns (terms of order 1).
                         assertClose(y, expected, tol: 1e-5, floor: Double(columns).squareRoot(),
@@ -53,14 +48,8 @@ extension KernelDispatchTests {
                 let a = random(m * k, -1, 1, seed: UInt64(m)), b = random(n * k, -1, 1, seed: UInt64(n))
                 var routed = [Float](repeating: 0, count: m * n)
                 BLAS.gemm(transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &routed, ldc: n)
-                var expected = [Double](repeating: 0, count: m * n)
-                for i in 0..<m {
-                    for j in 0..<n {
-                        var s = 0.0
-                        for c in 0..<k { s += Double(a[i * k + c]) * Double(b[j * k + c]) }
-                        expected[i * n + j] = s
-                    }
-                }
+                let expected = referenceProduct(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
+                                                b: b, ldb: k, beta: 0, c: routed, ldc: n)
                 assertClose(routed, expected, tol: 1e-5, floor: Double(k).squareRoot(), "gemm m \(m) n \(n) k \(k)")
             }
         }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Tensor
 import XCTest
@@ -35,6 +36,17 @@ extension KernelDispatchTests {
         let a = random(aRows * lda, -1, 1, seed: UInt64(m * 131 + k))
         let b = random(bRows * ldb, -1, 1, seed: UInt64(n * 17 + k))
         var c = random(m * ldc, -1, 1, seed: UInt64(m + n))
+        let expected = referenceProduct(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                        b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                  beta: beta, c: &c, ldc: ldc)
+        assertClose(c, expected, tol: 1e-5, floor: Double(k).squareRoot(), label)
+    }
+
+    /// alpha·op(A)·op(B) + beta·C in double precision, row-major with the given strides; C's
+    /// padding past `n` in each row is returned unchanged (beta 0 never reads C).
+    func referenceProduct(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: [Float], lda: Int,
+                          b: [Float], ldb: Int, beta: Float, c: [Float], ldc: Int) -> [Double] {
         var expected = c.map(Double.init)
         for i in 0..<m {
             for j in 0..<n {
@@ -48,8 +60,16 @@ extension KernelDispatchTests {
                 expected[i * ldc + j] = Double(alpha) * s + (beta == 0 ? 0 : Double(beta) * old)
             }
         }
-        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                  beta: beta, c: &c, ldc: ldc)
-        assertClose(c, expected, tol: 1e-5, floor: Double(k).squareRoot(), label)
+        return expected
+    }
+}
+
+extension KernelDispatchTests {
+    /// Tailor's thread count is the CPUs the process may run on: at least one, at most the online CPUs.
+    func testCoreCountFollowsAffinity() {
+        let available = Int(tk_available_cpus())
+        XCTAssertEqual(Parallel.coreCount, available)
+        XCTAssertGreaterThanOrEqual(available, 1)
+        XCTAssertLessThanOrEqual(available, ProcessInfo.processInfo.processorCount)
     }
 }

@@ -9,6 +9,8 @@
 int tk_uses_avx2(void);
 /// Forces the portable builds (1) or restores automatic choice (0); for tests and benchmarks.
 void tk_force_portable(int portable);
+/// CPUs the calling process may run on (its affinity mask on Linux, else the online CPUs); at least 1.
+int tk_available_cpus(void);
 
 // y[i] = exp(x[i]) (relative error ~1e-7)
 void tk_exp(const float *x, float *y, size_t n);
