@@ -17,10 +17,7 @@ public enum BLAS {
     private static let productThreads = Atomic<Int>(Parallel.coreCount)
 
     /// Puts OpenBLAS on one thread, once, before its first call.
-    private static let openBLASConfigured: Bool = {
-        openblas_set_num_threads(1)
-        return true
-    }()
+    private static let openBLASConfigured: Void = openblas_set_num_threads(1)
 
     /// C = alpha·op(A)·op(B) + beta·C with op(A) of shape [m, k] and op(B) of shape [k, n].
     ///
@@ -38,7 +35,7 @@ public enum BLAS {
             else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
             return
         }
-        guard openBLASConfigured else { return }
+        _ = openBLASConfigured
         if m == 1 {
             rowVectorProduct(transA: transA, transB: transB, n: n, k: k, alpha: alpha, a: a, lda: lda,
                              b: b, ldb: ldb, beta: beta, c: c)
@@ -67,11 +64,14 @@ extension BLAS {
         return max(1, min(threadCount, extent / splitAlignment))
     }
 
-    /// The `part`-th of `parts` aligned blocks of `0..<extent`.
-    static func splitRange(_ part: Int, of parts: Int, extent: Int) -> Range<Int> {
+    /// Runs `body` on `parts` aligned, non-empty blocks of `0..<extent`, one per thread.
+    static func forEachBlock(of extent: Int, parts: Int, _ body: (Range<Int>) -> Void) {
         let per = ((extent + parts - 1) / parts + splitAlignment - 1) / splitAlignment * splitAlignment
-        let lower = min(extent, part * per)
-        return lower..<min(extent, lower + per)
+        Parallel.forRanges(parts) { chunk in
+            for part in chunk where part * per < extent {
+                body(part * per..<min(extent, (part + 1) * per))
+            }
+        }
     }
 
     /// sgemm, its rows of C split over threads when there are many, else its columns.
@@ -81,20 +81,16 @@ extension BLAS {
         let splitRows = m >= 8 * splitAlignment || m >= n
         let parts = splitParts(extent: splitRows ? m : n, work: m * n * k)
         let opA = transA ? CblasTrans : CblasNoTrans, opB = transB ? CblasTrans : CblasNoTrans
-        Parallel.forRanges(parts) { chunk in
-            for part in chunk {
-                let block = splitRange(part, of: parts, extent: splitRows ? m : n)
-                guard !block.isEmpty else { continue }
-                let start = block.lowerBound
-                if splitRows {
-                    let aBlock = transA ? a + start : a + start * lda
-                    cblas_sgemm(CblasRowMajor, opA, opB, Int32(block.count), Int32(n), Int32(k), alpha,
-                                aBlock, Int32(lda), b, Int32(ldb), beta, c + start * ldc, Int32(ldc))
-                } else {
-                    let bBlock = transB ? b + start * ldb : b + start
-                    cblas_sgemm(CblasRowMajor, opA, opB, Int32(m), Int32(block.count), Int32(k), alpha,
-                                a, Int32(lda), bBlock, Int32(ldb), beta, c + start, Int32(ldc))
-                }
+        forEachBlock(of: splitRows ? m : n, parts: parts) { block in
+            let start = block.lowerBound
+            if splitRows {
+                let aBlock = transA ? a + start : a + start * lda
+                cblas_sgemm(CblasRowMajor, opA, opB, Int32(block.count), Int32(n), Int32(k), alpha,
+                            aBlock, Int32(lda), b, Int32(ldb), beta, c + start * ldc, Int32(ldc))
+            } else {
+                let bBlock = transB ? b + start * ldb : b + start
+                cblas_sgemm(CblasRowMajor, opA, opB, Int32(m), Int32(block.count), Int32(k), alpha,
+                            a, Int32(lda), bBlock, Int32(ldb), beta, c + start, Int32(ldc))
             }
         }
     }
@@ -105,20 +101,16 @@ extension BLAS {
                                  beta: Float, c: UnsafeMutablePointer<Float>) {
         let incA = Int32(transA ? lda : 1)
         let parts = splitParts(extent: n, work: 16 * n * k)  // memory-bound: split from 256K weights
-        Parallel.forRanges(parts) { chunk in
-            for part in chunk {
-                let block = splitRange(part, of: parts, extent: n)
-                guard !block.isEmpty else { continue }
-                let start = block.lowerBound
-                if transB {
-                    // op(B) = Bᵀ with B stored [n, k]: c = B · a, a block of B's rows per thread.
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(block.count), Int32(k), alpha,
-                                b + start * ldb, Int32(ldb), a, incA, beta, c + start, 1)
-                } else {
-                    // B stored [k, n]: c = Bᵀ · a, a block of B's columns per thread.
-                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(block.count), alpha,
-                                b + start, Int32(ldb), a, incA, beta, c + start, 1)
-                }
+        forEachBlock(of: n, parts: parts) { block in
+            let start = block.lowerBound
+            if transB {
+                // op(B) = Bᵀ with B stored [n, k]: c = B · a, a block of B's rows per thread.
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(block.count), Int32(k), alpha,
+                            b + start * ldb, Int32(ldb), a, incA, beta, c + start, 1)
+            } else {
+                // B stored [k, n]: c = Bᵀ · a, a block of B's columns per thread.
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(block.count), alpha,
+                            b + start, Int32(ldb), a, incA, beta, c + start, 1)
             }
         }
     }
