@@ -23,6 +23,8 @@ struct FinetuneDemo: ParsableCommand {
     var method: FineTuningMethod = .lora
     @Option(help: "Evaluate on at most this many held-out examples.") var evalLimit = 100
     @Flag(help: "Keep the base weights in their GGUF quantization (about 1.5 GB less memory).") var quantized = false
+    @Flag(help: "Recompute each block's activations in the backward pass instead of keeping them (less memory, more compute).")
+    var checkpointing = false
     @Option(help: "Seed for initialisation and data order.") var seed: UInt64 = 7
     @Option(help: "Objective: ce (task cross-entropy), ewc (+ EWC with the Fisher of the general text) or kl-base (+ KL to the frozen base, adapter switched off).")
     var objective: DemoObjective = .ce
@@ -73,7 +75,8 @@ struct FinetuneDemo: ParsableCommand {
         let batches = dataset.train
         let steps = epochs * batches.batcher.batches(epoch: 0).count
         let config = TrainingConfiguration(epochs: epochs, learningRate: learningRate, warmupSteps: max(1, steps / 10),
-                                           decay: .cosine, optimizer: .adamW(weightDecay: 0), maxGradientNorm: 1, seed: seed)
+                                           decay: .cosine, optimizer: .adamW(weightDecay: 0), maxGradientNorm: 1, seed: seed,
+                                           gradientCheckpointing: checkpointing)
         let loss = try objective.build(model: m, tokenizer: tokenizer, general: general, ewcLambda: ewcLambda,
                                        ewcBatches: ewcBatches, klWeight: klWeight)
         let trainer = try Trainer(model: m, configuration: config, objective: loss)

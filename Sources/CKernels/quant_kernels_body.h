@@ -9,7 +9,7 @@
 // (kernels_avx2.c includes <immintrin.h> before switching the target on.)
 
 // Activation blocks (layouts fixed by the TK_Q8_*_BLOCK_BYTES constants in CKernels.h).
-typedef struct { float d; int8_t qs[32]; } tk_q8_32;                       // x ≈ d·qs
+typedef struct { float d; int8_t qs[32]; float s; } tk_q8_32;              // x ≈ d·qs; s = d·Σqs
 typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } tk_q8_256;  // bsums: sums of 16 qs
 _Static_assert(sizeof(tk_q8_32) == TK_Q8_32_BLOCK_BYTES, "tk_q8_32 layout");
 _Static_assert(sizeof(tk_q8_256) == TK_Q8_256_BLOCK_BYTES, "tk_q8_256 layout");
@@ -56,7 +56,9 @@ void KFN(tk_quantize_q8_32)(const float *x, void *out, size_t n) {
         float amax = tk_q_absmax(v, 32);
         float inverse = amax > 0 ? 127.0f / amax : 0.0f;
         y[b].d = amax / 127.0f;
-        for (int i = 0; i < 32; i++) y[b].qs[i] = tk_q_code(v[i], inverse);
+        int sum = 0;
+        for (int i = 0; i < 32; i++) { y[b].qs[i] = tk_q_code(v[i], inverse); sum += y[b].qs[i]; }
+        y[b].s = y[b].d * (float)sum;
     }
 }
 
@@ -122,31 +124,52 @@ TK_QINLINE __m256i tk_q_bit4_from_bits32(const uint8_t *p) {
     return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
-// Signed 32-value weight block b of a 32-block type (Q8_0, Q4_0, Q5_0) and its scale.
+// Weight block b of a 32-block type and its scale. Q8_0 (type 8) is returned signed; Q4_0 (2) and
+// Q5_0 (6) unsigned (0…15 / 0…31), the weight being the value minus 8 / 16, which the caller
+// subtracts through the activation block's code sum.
 TK_QINLINE __m256i tk_q_block32(int type, const uint8_t *w, size_t b, float *d) {
     switch (type) {
     case 8: { const uint8_t *p = w + 34 * b; *d = tk_q_half(p); return _mm256_loadu_si256((const __m256i *)(p + 2)); }
-    case 2: { const uint8_t *p = w + 18 * b; *d = tk_q_half(p);
-              return _mm256_sub_epi8(tk_q_nibbles32(p + 2), _mm256_set1_epi8(8)); }
+    case 2: { const uint8_t *p = w + 18 * b; *d = tk_q_half(p); return tk_q_nibbles32(p + 2); }
     default: { const uint8_t *p = w + 22 * b; *d = tk_q_half(p);
-               __m256i q = _mm256_or_si256(tk_q_nibbles32(p + 6), tk_q_bit4_from_bits32(p + 2));
-               return _mm256_sub_epi8(q, _mm256_set1_epi8(16)); }
+               return _mm256_or_si256(tk_q_nibbles32(p + 6), tk_q_bit4_from_bits32(p + 2)); }
     }
 }
 
-// out[j] = weight row w · activation row j (j < nx), for the 32-block types.
-TK_QINLINE void tk_q_rows_b32(int type, const uint8_t *w, const uint8_t *x, size_t xs, const int nx, size_t nb, float *out) {
-    __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-    for (size_t b = 0; b < nb; b++) {
-        float dw;
-        __m256i q = tk_q_block32(type, w, b, &dw);
-        for (int j = 0; j < nx; j++) {
-            const tk_q8_32 *xb = (const tk_q8_32 *)(x + j * xs) + b;
-            __m256i p = tk_q_dot_i8(q, _mm256_loadu_si256((const __m256i *)xb->qs));
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xb->d), _mm256_cvtepi32_ps(p), acc[j]);
-        }
+// Adds weight block b times activation block b of each of the nx rows to acc[j] (and, for the
+// unsigned types, d_w · d_x·Σcodes to offset[j]).
+TK_QINLINE void tk_q_block32_step(int type, const uint8_t *w, size_t b, const uint8_t *x, size_t xs, const int nx,
+                                  __m256 *acc, float *offset) {
+    float dw;
+    __m256i q = tk_q_block32(type, w, b, &dw);
+    __m256i magnitude = type == 8 ? _mm256_sign_epi8(q, q) : q;
+    for (int j = 0; j < nx; j++) {
+        const tk_q8_32 *xb = (const tk_q8_32 *)(x + j * xs) + b;
+        __m256i y = _mm256_loadu_si256((const __m256i *)xb->qs);
+        if (type == 8) y = _mm256_sign_epi8(y, q);
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, y), _mm256_set1_epi16(1));
+        acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xb->d), _mm256_cvtepi32_ps(p), acc[j]);
+        if (type != 8) offset[j] += dw * xb->s;
     }
-    for (int j = 0; j < nx; j++) out[j] = tk_q_hsum(acc[j]);
+}
+
+// out[j] = weight row w · activation row j (j < nx), for the 32-block types. Even and odd blocks
+// go to separate accumulators, so one row's blocks do not wait on each other's fmadd.
+TK_QINLINE void tk_q_rows_b32(int type, const uint8_t *w, const uint8_t *x, size_t xs, const int nx, size_t nb, float *out) {
+    __m256 even[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+    __m256 odd[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+    float even_offset[4] = { 0, 0, 0, 0 }, odd_offset[4] = { 0, 0, 0, 0 };
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        tk_q_block32_step(type, w, b, x, xs, nx, even, even_offset);
+        tk_q_block32_step(type, w, b + 1, x, xs, nx, odd, odd_offset);
+    }
+    if (b < nb) tk_q_block32_step(type, w, b, x, xs, nx, even, even_offset);
+    const float zero_point = type == 2 ? 8.0f : 16.0f;
+    for (int j = 0; j < nx; j++) {
+        float sum = tk_q_hsum(_mm256_add_ps(even[j], odd[j]));
+        out[j] = type == 8 ? sum : sum - zero_point * (even_offset[j] + odd_offset[j]);
+    }
 }
 
 // Sum over the 8 sub-blocks of mins[s] · (bsums[2s] + bsums[2s+1]), as eight int32 lanes.

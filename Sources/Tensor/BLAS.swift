@@ -143,9 +143,15 @@ public enum Parallel {
     ///
     /// The call returns only when every chunk is done, so `body` may capture pointers and locals:
     /// the contract is that chunks touch disjoint memory (each writes its own rows).
-    public static func forRanges(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-        let chunks = min(coreCount, max(1, count / max(1, minimumChunk)))
+    ///
+    /// `piecesPerWorker` above 1 cuts the work finer than one chunk per core: the chunks are claimed
+    /// as the threads come free, so a worker that wakes late takes fewer of them instead of holding
+    /// up the caller (worth it for short, memory-bound products such as decoding steps).
+    public static func forRanges(_ count: Int, minimumChunk: Int = 1, piecesPerWorker: Int = 1, _ body: (Range<Int>) -> Void) {
+        let chunks = coreCount <= 1 ? 1 : min(coreCount * max(1, piecesPerWorker), max(1, count / max(1, minimumChunk)))
         if chunks <= 1 { body(0..<count); return }
+        if WorkerPool.shared.run(count: count, chunks: chunks, body) { return }
+        // The pool is taken (a nested region, or another thread's): let GCD share the cores.
         let per = (count + chunks - 1) / chunks
         withoutActuallyEscaping(body) { body in
             let shared = DisjointWork(body)
@@ -157,8 +163,3 @@ public enum Parallel {
     }
 }
 
-/// A closure handed to worker threads that each process a disjoint part of the data.
-private struct DisjointWork: @unchecked Sendable {
-    let body: (Range<Int>) -> Void
-    init(_ body: @escaping (Range<Int>) -> Void) { self.body = body }
-}

@@ -152,6 +152,11 @@ final class QuantizedProductKernelTests: XCTestCase {
                     XCTAssertEqual(stored, d[b].bitPattern, "\(build) \(blockSize)-block \(b) scale")
                     let codes = block[4..<(4 + blockSize)].map { Int8(bitPattern: $0) }
                     XCTAssertEqual(codes, Array(q[(b * blockSize)..<((b + 1) * blockSize)]), "\(build) \(blockSize)-block \(b) codes")
+                    if blockSize == 32 {
+                        let sum = block.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 36, as: Float.self) }
+                        let expected = d[b] * Float(codes.reduce(0) { $0 + Int($1) })
+                        XCTAssertEqual(sum.bitPattern, expected.bitPattern, "\(build) 32-block \(b) scaled code sum")
+                    }
                     if blockSize == 256 {
                         for g in 0..<16 {
                             let sum = block.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 260 + 2 * g, as: Int16.self) }
@@ -164,11 +169,13 @@ final class QuantizedProductKernelTests: XCTestCase {
     }
 
     /// Every type, M = 1…5 and 9 activation rows (full and partial groups of four), odd numbers of
-    /// output rows, several blocks per row.
+    /// output rows, one, several and (for 32-value blocks) an odd number of blocks per row.
     func testProductsMatchBothReferences() throws {
         try forEachBuild { build in
             for (t, type) in Self.types.enumerated() {
-                for (rows, columns) in [(1, 256), (7, 768), (4, 512)] {
+                // 224 columns: an odd number of 32-value blocks (the kernels pair blocks).
+                let shapes = [(1, 256), (7, 768), (4, 512)] + (type.blockSize == 32 ? [(5, 224), (3, 32)] : [])
+                for (rows, columns) in shapes {
                     let q = try randomMatrix(type, rows: rows, columns: columns, seed: UInt64(100 * t + rows))
                     for m in [1, 2, 3, 4, 5, 9] {
                         let x = randomActivations(m * columns, seed: UInt64(7 * m + rows))

@@ -11,6 +11,12 @@ int tk_uses_avx2(void);
 void tk_force_portable(int portable);
 /// CPUs the calling process may run on (its affinity mask on Linux, else the online CPUs); at least 1.
 int tk_available_cpus(void);
+/// A hint to the CPU that the caller is spinning on a memory location (x86 `pause`).
+static inline void tk_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 // y[i] = exp(x[i]) (relative error ~1e-7)
 void tk_exp(const float *x, float *y, size_t n);
@@ -80,10 +86,10 @@ void tk_adamw8bit_blocks(float *w, const float *g, uint8_t *c1, float *a1, uint8
                          size_t n, size_t block, size_t b0, size_t b1, const tk_adamw8bit_settings *s);
 
 // Quantized products. Activations are quantized per block to 8 bits — 32-value blocks
-// {float d; int8 qs[32]} for Q8_0/Q4_0/Q5_0 weights, 256-value blocks {float d; int8 qs[256];
+// {float d; int8 qs[32]; float s} (s = d·Σqs) for Q8_0/Q4_0/Q5_0 weights, 256-value blocks {float d; int8 qs[256];
 // int16 bsums[16]} (bsums: sums of 16 consecutive qs) for Q4_K/Q5_K/Q6_K — with d = absmax/127
 // and qs = round-to-even(x·127/absmax); a block holding inf or NaN gets d = NaN.
-enum { TK_Q8_32_BLOCK_BYTES = 36, TK_Q8_256_BLOCK_BYTES = 292 };
+enum { TK_Q8_32_BLOCK_BYTES = 40, TK_Q8_256_BLOCK_BYTES = 292 };
 // n values (a multiple of 32 / 256) of x into n/32 / n/256 activation blocks at out.
 void tk_quantize_q8_32(const float *x, void *out, size_t n);
 void tk_quantize_q8_256(const float *x, void *out, size_t n);

@@ -64,7 +64,7 @@ enum IntegerBlockProduct {
         let type = Int32(w.type.rawValue), rowBytes = w.rowBytes, base = w.base
         // At least ~64K multiply-adds per worker, so small products stay on one thread.
         let minimumRows = Swift.max(1, 65_536 / Swift.max(1, k * m))
-        Parallel.forRanges(n, minimumChunk: minimumRows) { range in
+        Parallel.forRanges(n, minimumChunk: minimumRows, piecesPerWorker: 4) { range in
             tk_qmatmul(type, base + range.lowerBound * rowBytes, rowBytes, range.count, xq, xRowBytes, m, k,
                        y + range.lowerBound, n)
         }

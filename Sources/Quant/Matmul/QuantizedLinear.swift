@@ -87,7 +87,7 @@ extension Tensor {
 /// The tiled products behind the quantized linear op.
 enum QuantizedProduct {
     /// Rows of W decoded per tile: about 1.5 MB of Float32, enough rows for efficient GEMM tiles.
-    static func tileRows(_ w: some RowDecodableMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 393_216 / w.columns)) }
+    static func tileRows(_ w: some RowDecodableMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 196_608 / w.columns)) }
 
     /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias), with the block kernels when `kernel` chooses them
     /// and W has them, else decoded tiles.
