@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "Tailor",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Tailor", targets: ["Tailor"]),
         .library(name: "TailorTensor", targets: ["Tensor"]),

@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "ReadmeExample",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [.package(name: "Tailor", path: "../..")],
     targets: [
         .executableTarget(name: "ReadmeExample", dependencies: [.product(name: "Tailor", package: "Tailor")]),

@@ -7,9 +7,16 @@ enum BenchModels {
     static var defaultModelURL: URL { DefaultModel.url }
 
     /// Loads `spec`: "default" (the Qwen GGUF), "gpt2-124m" (random GPT-2-124M shape),
-    /// "llama-135m" (random SmolLM-135M shape) or a path.
-    static func load(_ spec: String, keepQuantized: Bool = false, keeping frozen: QuantizedStorage = []) throws -> (model: any CausalLanguageModel, name: String) {
+    /// "llama-135m" (random SmolLM-135M shape) or a path; `quantize` quantizes a file's linear
+    /// layers on load (bitsandbytes' formats).
+    static func load(_ spec: String, keepQuantized: Bool = false, keeping frozen: QuantizedStorage = [],
+                     quantize: WeightQuantization? = nil) throws -> (model: any CausalLanguageModel, name: String) {
         let storage: QuantizedStorage = keepQuantized ? .all : frozen
+        if let quantize, spec != "gpt2-124m", spec != "llama-135m" {
+            let url = spec == "default" ? defaultModelURL : URL(fileURLWithPath: spec)
+            return (try LanguageModel.loadModel(from: url, quantize: quantize),
+                    (spec == "default" ? "qwen2.5-coder-0.5b" : url.lastPathComponent) + "-" + quantize.rawValue)
+        }
         switch spec {
         case "default":
             return (try LanguageModel.loadModel(from: defaultModelURL, keeping: storage),

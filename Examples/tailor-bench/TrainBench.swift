@@ -13,6 +13,8 @@ struct TrainBench: ParsableCommand {
     @Option(help: "LoRA rank.") var rank = 8
     @Option(help: "Method: lora, dora, ia3, prefix, prompt, bottleneck or full.") var method: FineTuningMethod = .lora
     @Flag(help: "Keep GGUF weights quantized (frozen base in its file format).") var quantized = false
+    @Option(help: "Quantize the linear layers on load: nf4, fp4 or int8 (a QLoRA base in bitsandbytes' format).")
+    var quantize: WeightQuantization?
     @Option(help: "Positions with a target per row (default: all but the last), like a masked prompt.") var targetsPerRow: Int?
     @Option(help: "Comma-separated target modules (or all-linear) (default: q,k,v,o for Llama, c_attn for GPT-2).") var targets: String?
     @Flag(help: "Recompute each decoder block in the backward pass (gradient checkpointing).") var checkpointing = false
@@ -20,9 +22,15 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "Expand a frozen, lookup-only GGUF token embedding to Float32 too (by default an adapter run keeps its blocks, as `tailor finetune` does).")
     var float32Embeddings = false
 
+    func validate() throws {
+        if quantize != nil && quantized { throw ValidationError("--quantize and --quantized exclude each other") }
+        if quantize != nil && method == .full { throw ValidationError("--quantize needs an adapter method: quantized layers are frozen") }
+    }
+
     func run() throws {
         let keepsEmbedding = method != .full && !float32Embeddings
-        let loaded = try BenchModels.load(model, keepQuantized: quantized, keeping: keepsEmbedding ? .lookupEmbeddings : [])
+        let loaded = try BenchModels.load(model, keepQuantized: quantized, keeping: keepsEmbedding ? .lookupEmbeddings : [],
+                                     quantize: quantize)
         let gpt2 = loaded.model is GPT2Model
         let names = targets.map { $0.split(separator: ",").map(String.init) }
             ?? (gpt2 ? ["c_attn"] : ["q_proj", "k_proj", "v_proj", "o_proj"])
@@ -54,7 +62,7 @@ struct TrainBench: ParsableCommand {
         let timed = stepTimes.dropFirst()
         let seconds = timed.reduce(0, +)
         emit([("bench", .string("train")), ("impl", .string("tailor")), ("model", .string(loaded.name)),
-              ("method", .string(method.rawValue + (quantized ? "-quantized-base" : ""))), ("rank", .int(rank)),
+              ("method", .string(method.rawValue + (quantized ? "-quantized-base" : quantize.map { "-\($0.rawValue)-base" } ?? ""))), ("rank", .int(rank)),
               ("targets", .string(names.joined(separator: ","))), ("targets_per_row", targetsPerRow.map { .int($0) } ?? .number(.nan, decimals: 0)), ("seq", .int(seq)), ("batch", .int(batch)), ("checkpointing", .bool(checkpointing)), ("optimizer", .string(optimizer.rawValue)),
               ("stored_embedding", .bool(loaded.model.namedModules().contains { $0.module is QuantizedEmbedding })),
               ("steps", .int(timed.count)), ("tokens_per_s", .number(Double(timed.count * batch * seq) / seconds, decimals: 1)),
@@ -64,6 +72,7 @@ struct TrainBench: ParsableCommand {
     }
 }
 extension FineTuningMethod: ExpressibleByArgument {}
+extension WeightQuantization: ExpressibleByArgument {}
 
 /// `tailor-bench train --optimizer` values.
 enum BenchOptimizer: String, ExpressibleByArgument {

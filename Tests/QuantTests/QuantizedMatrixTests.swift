@@ -89,4 +89,35 @@ final class QuantizedMatrixTests: XCTestCase {
             }
         }
     }
+
+    /// From 64 input rows (prefill, training) the decoded-tile product decodes W in shared chunks of
+    /// 2^20 values; a Q5_0 matrix of 9000 × 256 takes three (4096, 4096, 808 rows). Forward and input
+    /// gradient must equal the dense product with the dequantized weight, at 63 rows (per-worker
+    /// tiles) and at 70 (shared chunks), up to float summation order.
+    func testSharedChunkProductsEqualDenseOnAWideMatrix() throws {
+        var rng = SeededRandom(seed: 21)
+        let (rows, columns) = (9000, 256)
+        let values = Tensor.normal([rows, columns], using: &rng).scalars
+        var bytes = [UInt8](repeating: 0, count: try XCTUnwrap(GGMLType.q5_0.byteCount(forValues: values.count)))
+        try values.withUnsafeBufferPointer { v in try bytes.withUnsafeMutableBytes { try GGMLType.q5_0.quantize(v, into: $0) } }
+        let q = try QuantizedMatrix(type: .q5_0, rows: rows, columns: columns, copying: bytes)
+        let dense = q.dequantized()
+        for inputRows in [63, 70] {
+            let x = Parameter(Tensor.normal([inputRows, columns], using: &rng))
+            let r = Tensor.normal([inputRows, rows], using: &rng)
+            let yq = Tensor.linear(x.tensor, quantizedWeight: q, kernel: .decodedTiles)
+            let yd = Tensor.linear(x.tensor, weight: dense)
+            XCTAssertLessThan(errorOverRange(yq.scalars, yd.scalars), 1e-5, "forward, \(inputRows) rows")
+            let gq = try XCTUnwrap((yq * r).sum().gradients()[x]).scalars
+            let gd = try XCTUnwrap((yd * r).sum().gradients()[x]).scalars
+            XCTAssertLessThan(errorOverRange(gq, gd), 1e-5, "input gradient, \(inputRows) rows")
+        }
+    }
+
+    /// Largest |a − b| over the largest |b|: summation-order differences of long float sums, without
+    /// blowing up on the outputs that happen to cancel to near zero.
+    private func errorOverRange(_ a: [Float], _ b: [Float]) -> Float {
+        let range = b.map(abs).max() ?? 0
+        return zip(a, b).map { abs($0 - $1) }.max().map { $0 / Swift.max(range, .leastNormalMagnitude) } ?? 0
+    }
 }

@@ -17,7 +17,7 @@ public enum WeightQuantization: String, Sendable, CaseIterable, Codable {
     public func quantizeLinearLayers(of model: any Module) throws -> [String] {
         var replaced: [String] = []
         for (path, module) in model.namedModules() {
-            guard let linear = module as? Linear, !path.isEmpty, path != "lm_head", !path.hasSuffix(".lm_head") else { continue }
+            guard let linear = module as? Linear, !path.isEmpty, !isHead(path) else { continue }
             try model.replaceModule(at: path, with: try quantized(linear))
             replaced.append(path)
         }
@@ -32,4 +32,7 @@ public enum WeightQuantization: String, Sendable, CaseIterable, Codable {
         case .int8: return try Int8Linear(quantizing: linear)
         }
     }
+
+    /// Whether `path` names the output head, which bitsandbytes leaves dense.
+    func isHead(_ path: String) -> Bool { path == "lm_head" || path.hasSuffix(".lm_head") }
 }

@@ -52,11 +52,12 @@ public enum QuantizedProductKernel: Sendable, Equatable {
 /// step per element (absmax / 254 of the block) to the error of the weight's own quantization
 /// (``IntegerBlockProduct``); NF4/FP4 and LLM.int8 weights are decoded in registers and multiplied
 /// with the Float32 activations directly (``BitsAndBytesProduct``), exact up to summation order.
-/// Otherwise each worker decodes a tile of rows into a small reused Float32 buffer (sized to stay
-/// in L2) and multiplies it with BLAS (`sgemm`, or `sgemv` for a single row), so results equal the
-/// dense product up to summation order.
+/// Otherwise W is decoded to Float32 and multiplied with BLAS, so results equal the dense product up
+/// to summation order: for few input rows each worker decodes a small tile (sized to stay in L2)
+/// and multiplies it (`sgemm`, or `sgemv` for a single row); for many (prefill, training) all
+/// workers decode a 4 MB chunk of W together and one sgemm split over the cores multiplies it.
 ///
-/// The backward pass always computes dx = dy·W from decoded tiles — the exact gradient of the
+/// The backward pass always computes dx = dy·W from decoded tiles or chunks — the exact gradient of the
 /// product with the dequantized weight; blocks run along In while dx sums over Out, so block dot
 /// products do not apply. W itself is frozen and gets no gradient.
 extension Tensor {
@@ -86,7 +87,7 @@ extension Tensor {
 
 /// The tiled products behind the quantized linear op.
 enum QuantizedProduct {
-    /// Rows of W decoded per tile: about 1.5 MB of Float32, enough rows for efficient GEMM tiles.
+    /// Rows of W decoded per worker tile: about 0.75 MB of Float32, which stays in L2 next to sgemm's packed panels.
     static func tileRows(_ w: some RowDecodableMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 196_608 / w.columns)) }
 
     /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias), with the block kernels when `kernel` chooses them
@@ -111,9 +112,25 @@ enum QuantizedProduct {
         }
     }
 
-    /// y[rows, Out] = x[rows, In]·Wᵀ from decoded tiles. Workers take disjoint tiles of W, hence
-    /// disjoint column blocks of y.
+    /// Input rows from which a product decodes large chunks of W shared by all workers
+    /// (``forwardSharedChunks(x:rows:weight:y:)``) instead of a small tile per worker.
+    static let sharedChunkMinimumRows = 64
+
+    /// Values of W decoded per shared chunk (4 MB of Float32, which stays in L3).
+    static let sharedChunkValues = 1 << 20
+
+    /// Rows of W in one shared chunk.
+    static func sharedChunkRows(_ w: some RowDecodableMatrix) -> Int {
+        Swift.min(w.rows, Swift.max(16, sharedChunkValues / Swift.max(1, w.columns)))
+    }
+
+    /// y[rows, Out] = x[rows, In]·Wᵀ from decoded tiles: per-worker tiles for few rows, shared
+    /// chunks for many.
     static func forwardTiles(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, y: UnsafeMutablePointer<Float>) {
+        if rows >= sharedChunkMinimumRows {
+            forwardSharedChunks(x: x, rows: rows, weight: w, y: y)
+            return
+        }
         let tile = tileRows(w), tiles = (w.rows + tile - 1) / tile
         let (k, n) = (w.columns, w.rows)
         BLAS.withSingleThread {
@@ -130,9 +147,38 @@ enum QuantizedProduct {
         }
     }
 
+    /// y = x·Wᵀ for many input rows: chunks of W are decoded by all workers into one buffer, and each
+    /// chunk's product is one sgemm split over the cores by rows of x — as the dense product is — so
+    /// OpenBLAS packs x once per chunk rather than once per small tile.
+    static func forwardSharedChunks(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, y: UnsafeMutablePointer<Float>) {
+        let (k, n) = (w.columns, w.rows), chunk = sharedChunkRows(w)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * k)
+        defer { buffer.deallocate() }
+        var r0 = 0
+        while r0 < n {
+            let r1 = Swift.min(n, r0 + chunk)
+            decodeShared(w, rows: r0..<r1, into: buffer)
+            BLAS.gemm(transA: false, transB: true, m: rows, n: r1 - r0, k: k, a: x, lda: k,
+                      b: buffer, ldb: k, c: y + r0, ldc: n)
+            r0 = r1
+        }
+    }
+
+    /// Decodes rows `range` of W into `buffer` ([range.count, columns]) on all workers.
+    static func decodeShared(_ w: some RowDecodableMatrix, rows range: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
+        let k = w.columns
+        Parallel.forRanges(range.count, minimumChunk: 16) { part in
+            w.decodeRows(range.lowerBound + part.lowerBound..<range.lowerBound + part.upperBound, into: buffer + part.lowerBound * k)
+        }
+    }
+
     /// dx[rows, In] = dy[rows, Out]·W. Workers take disjoint row blocks of dy/dx and each walks all
     /// tiles of W (a tile is decoded once per worker).
     static func backward(dy: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, dx: UnsafeMutablePointer<Float>) {
+        if rows >= sharedChunkMinimumRows {
+            backwardSharedChunks(dy: dy, rows: rows, weight: w, dx: dx)
+            return
+        }
         let tile = tileRows(w), (k, n) = (w.columns, w.rows)
         BLAS.withSingleThread {
             Parallel.forRanges(rows, minimumChunk: 8) { range in
@@ -148,6 +194,22 @@ enum QuantizedProduct {
                     r0 = r1
                 }
             }
+        }
+    }
+
+    /// dx = dy·W for many rows: each shared chunk of W is decoded once by all workers, then
+    /// multiplied in as one sgemm split over the cores by rows of dy.
+    static func backwardSharedChunks(dy: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, dx: UnsafeMutablePointer<Float>) {
+        let (k, n) = (w.columns, w.rows), chunk = sharedChunkRows(w)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * k)
+        defer { buffer.deallocate() }
+        var r0 = 0
+        while r0 < n {
+            let r1 = Swift.min(n, r0 + chunk)
+            decodeShared(w, rows: r0..<r1, into: buffer)
+            BLAS.gemm(transA: false, transB: false, m: rows, n: k, k: r1 - r0, a: dy + r0, lda: n,
+                      b: buffer, ldb: k, beta: r0 == 0 ? 0 : 1, c: dx, ldc: k)
+            r0 = r1
         }
     }
 }

@@ -57,6 +57,13 @@ public struct QuantizedMatrix: @unchecked Sendable {
 
     /// Bytes held (the file size of the weights).
     public var byteCount: Int { rows * rowBytes }
+
+    /// Drops this matrix's pages from the process's resident memory when it is a view into a mapped
+    /// file, for a matrix that has just been converted to another format; reading it again faults
+    /// the unchanged bytes back in from the page cache.
+    public func releaseResidentPages() {
+        (owner as? MappedFile)?.releasePages(of: UnsafeRawBufferPointer(start: base, count: byteCount))
+    }
 }
 
 /// Owned bytes for matrices built in memory.
