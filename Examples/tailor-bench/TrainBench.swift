@@ -28,6 +28,7 @@ struct TrainBench: ParsableCommand {
     }
 
     func run() throws {
+        FreedMemoryRetention.enable()  // training reallocates the same buffers every step
         let keepsEmbedding = method != .full && !float32Embeddings
         let loaded = try BenchModels.load(model, keepQuantized: quantized, keeping: keepsEmbedding ? .lookupEmbeddings : [],
                                      quantize: quantize)

@@ -51,6 +51,7 @@ struct FinetuneDemo: ParsableCommand {
     }
 
     func run() throws {
+        FreedMemoryRetention.enable()  // training reallocates the same buffers every step
         let started = Date()
         let dataURL = URL(fileURLWithPath: data), outURL = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)

@@ -77,6 +77,7 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func run() throws {
+        FreedMemoryRetention.enable()  // training reallocates the same buffers every step
         guard let replicas = try DataParallel.join(timeout: collectiveTimeout) else { return try train(on: nil) }
         do {
             try train(on: replicas)

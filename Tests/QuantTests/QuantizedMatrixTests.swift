@@ -91,12 +91,12 @@ final class QuantizedMatrixTests: XCTestCase {
     }
 
     /// From 64 input rows (prefill, training) the decoded-tile product decodes W in shared chunks of
-    /// 2^20 values; a Q5_0 matrix of 9000 × 256 takes three (4096, 4096, 808 rows). Forward and input
+    /// 2^22 values; a Q5_0 matrix of 34000 × 128 takes two (32768 and 1232 rows). Forward and input
     /// gradient must equal the dense product with the dequantized weight, at 63 rows (per-worker
     /// tiles) and at 70 (shared chunks), up to float summation order.
     func testSharedChunkProductsEqualDenseOnAWideMatrix() throws {
         var rng = SeededRandom(seed: 21)
-        let (rows, columns) = (9000, 256)
+        let (rows, columns) = (34_000, 128)
         let values = Tensor.normal([rows, columns], using: &rng).scalars
         var bytes = [UInt8](repeating: 0, count: try XCTUnwrap(GGMLType.q5_0.byteCount(forValues: values.count)))
         try values.withUnsafeBufferPointer { v in try bytes.withUnsafeMutableBytes { try GGMLType.q5_0.quantize(v, into: $0) } }

@@ -9,6 +9,11 @@
 int tk_uses_avx2(void);
 /// Forces the portable builds (1) or restores automatic choice (0); for tests and benchmarks.
 void tk_force_portable(int portable);
+/// Makes glibc's malloc serve blocks of up to `largest_heap_block` bytes from the heap and never trim
+/// it, so freed memory is reused instead of returned to the system; 1 when glibc took both settings,
+/// 0 otherwise (or with another C library).
+int tk_retain_freed_memory(size_t largest_heap_block);
+
 /// CPUs the calling process may run on (its affinity mask on Linux, else the online CPUs); at least 1.
 int tk_available_cpus(void);
 /// A hint to the CPU that the caller is spinning on a memory location (x86 `pause`).

@@ -55,7 +55,7 @@ public enum QuantizedProductKernel: Sendable, Equatable {
 /// Otherwise W is decoded to Float32 and multiplied with BLAS, so results equal the dense product up
 /// to summation order: for few input rows each worker decodes a small tile (sized to stay in L2)
 /// and multiplies it (`sgemm`, or `sgemv` for a single row); for many (prefill, training) all
-/// workers decode a 4 MB chunk of W together and one sgemm split over the cores multiplies it.
+/// workers decode a chunk of up to 16 MB of W together and one sgemm split over the cores multiplies it.
 ///
 /// The backward pass always computes dx = dy·W from decoded tiles or chunks — the exact gradient of the
 /// product with the dequantized weight; blocks run along In while dx sums over Out, so block dot
@@ -116,8 +116,8 @@ enum QuantizedProduct {
     /// (``forwardSharedChunks(x:rows:weight:y:)``) instead of a small tile per worker.
     static let sharedChunkMinimumRows = 64
 
-    /// Values of W decoded per shared chunk (4 MB of Float32, which stays in L3).
-    static let sharedChunkValues = 1 << 20
+    /// Values of W decoded per shared chunk (16 MB of Float32: most matrices of a small model in one piece, so the input-gradient product is not cut into short sums).
+    static let sharedChunkValues = 1 << 22
 
     /// Rows of W in one shared chunk.
     static func sharedChunkRows(_ w: some RowDecodableMatrix) -> Int {
