@@ -91,7 +91,7 @@ final class QuantizedMatrixTests: XCTestCase {
     }
 
     /// From 64 input rows (prefill, training) the decoded-tile product decodes W in shared chunks of
-    /// 2^22 values; a Q5_0 matrix of 34000 × 128 takes two (32768 and 1232 rows). Forward and input
+    /// 2^22 values; a Q5_0 matrix of 34000 × 128 takes two of 17000 rows. Forward and input
     /// gradient must equal the dense product with the dequantized weight, at 63 rows (per-worker
     /// tiles) and at 70 (shared chunks), up to float summation order.
     func testSharedChunkProductsEqualDenseOnAWideMatrix() throws {

@@ -119,9 +119,12 @@ enum QuantizedProduct {
     /// Values of W decoded per shared chunk (16 MB of Float32: most matrices of a small model in one piece, so the input-gradient product is not cut into short sums).
     static let sharedChunkValues = 1 << 22
 
-    /// Rows of W in one shared chunk.
+    /// Rows of W in one shared chunk: W cut into as few chunks of at most ``sharedChunkValues`` as
+    /// possible, of equal size (so no chunk is a thin remainder whose product runs slowly).
     static func sharedChunkRows(_ w: some RowDecodableMatrix) -> Int {
-        Swift.min(w.rows, Swift.max(16, sharedChunkValues / Swift.max(1, w.columns)))
+        let most = Swift.min(w.rows, Swift.max(16, sharedChunkValues / Swift.max(1, w.columns)))
+        let chunks = (w.rows + most - 1) / most
+        return (w.rows + chunks - 1) / chunks
     }
 
     /// y[rows, Out] = x[rows, In]·Wᵀ from decoded tiles: per-worker tiles for few rows, shared
@@ -151,16 +154,23 @@ enum QuantizedProduct {
     /// chunk's product is one sgemm split over the cores by rows of x — as the dense product is — so
     /// OpenBLAS packs x once per chunk rather than once per small tile.
     static func forwardSharedChunks(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, y: UnsafeMutablePointer<Float>) {
-        let (k, n) = (w.columns, w.rows), chunk = sharedChunkRows(w)
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * k)
+        let (k, n) = (w.columns, w.rows)
+        forEachSharedChunk(of: w) { chunk, decoded in
+            BLAS.gemm(transA: false, transB: true, m: rows, n: chunk.count, k: k, a: x, lda: k,
+                      b: decoded, ldb: k, c: y + chunk.lowerBound, ldc: n)
+        }
+    }
+
+    /// Calls `body` with each chunk of ``sharedChunkRows(_:)`` rows of W, decoded by all workers
+    /// into one reused buffer.
+    static func forEachSharedChunk<W: RowDecodableMatrix>(of w: W, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let (k, n) = (w.columns, w.rows), rowsPerChunk = sharedChunkRows(w)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * k)
         defer { buffer.deallocate() }
-        var r0 = 0
-        while r0 < n {
-            let r1 = Swift.min(n, r0 + chunk)
-            decodeShared(w, rows: r0..<r1, into: buffer)
-            BLAS.gemm(transA: false, transB: true, m: rows, n: r1 - r0, k: k, a: x, lda: k,
-                      b: buffer, ldb: k, c: y + r0, ldc: n)
-            r0 = r1
+        for r0 in stride(from: 0, to: n, by: rowsPerChunk) {
+            let chunk = r0..<Swift.min(n, r0 + rowsPerChunk)
+            decodeShared(w, rows: chunk, into: buffer)
+            body(chunk, buffer)
         }
     }
 
@@ -200,16 +210,10 @@ enum QuantizedProduct {
     /// dx = dy·W for many rows: each shared chunk of W is decoded once by all workers, then
     /// multiplied in as one sgemm split over the cores by rows of dy.
     static func backwardSharedChunks(dy: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, dx: UnsafeMutablePointer<Float>) {
-        let (k, n) = (w.columns, w.rows), chunk = sharedChunkRows(w)
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * k)
-        defer { buffer.deallocate() }
-        var r0 = 0
-        while r0 < n {
-            let r1 = Swift.min(n, r0 + chunk)
-            decodeShared(w, rows: r0..<r1, into: buffer)
-            BLAS.gemm(transA: false, transB: false, m: rows, n: k, k: r1 - r0, a: dy + r0, lda: n,
-                      b: buffer, ldb: k, beta: r0 == 0 ? 0 : 1, c: dx, ldc: k)
-            r0 = r1
+        let (k, n) = (w.columns, w.rows)
+        forEachSharedChunk(of: w) { chunk, decoded in
+            BLAS.gemm(transA: false, transB: false, m: rows, n: k, k: chunk.count, a: dy + chunk.lowerBound, lda: n,
+                      b: decoded, ldb: k, beta: chunk.lowerBound == 0 ? 0 : 1, c: dx, ldc: k)
         }
     }
 }
