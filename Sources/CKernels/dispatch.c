@@ -138,10 +138,6 @@ void tk_quantize_q8_256_avx2(const float *x, void *out, size_t n);
 void tk_quantize_q8_256_portable(const float *x, void *out, size_t n);
 void tk_quantize_q8_256(const float *x, void *out, size_t n) { TK_DISPATCH(tk_quantize_q8_256, x, out, n); }
 
-void tk_qmatmul_avx2(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq, size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy);
-void tk_qmatmul_portable(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq, size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy);
-void tk_qmatmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq, size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy) { TK_DISPATCH(tk_qmatmul, type, w, w_row_bytes, rows, xq, x_row_bytes, m, k, y, ldy); }
-
 void tk_fourbit_matmul_avx2(const uint8_t *codes, const float *absmax, const float *table, size_t block_size, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
 void tk_fourbit_matmul_portable(const uint8_t *codes, const float *absmax, const float *table, size_t block_size, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy);
 void tk_fourbit_matmul(const uint8_t *codes, const float *absmax, const float *table, size_t block_size, size_t rows, size_t columns, const float *x, size_t m, float *y, size_t ldy) { TK_DISPATCH(tk_fourbit_matmul, codes, absmax, table, block_size, rows, columns, x, m, y, ldy); }

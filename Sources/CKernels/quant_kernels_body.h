@@ -1,6 +1,8 @@
 // Integer products of GGML weight blocks with 8-bit activation blocks, included at the end of
-// kernels_body.h (so built twice, like every kernel). The AVX2 build (TK_AVX2 defined) multiplies
-// bytes with maddubs/madd; the portable build computes the same integer block sums in scalar C.
+// kernels_body.h (so built twice, like every kernel) and once more by kernels_vnni.c. The AVX2 build
+// (TK_AVX2 defined) multiplies bytes with maddubs/madd; the VNNI build (TK_VNNI too) does the
+// 32-block types' byte products with one dpbusd each (the same integer sums: no pair saturates in
+// maddubs); the portable build computes the same integer block sums in scalar C.
 //
 // Each weight block's integer dot product with its activation block is exact; only the float
 // scale products and the sums over blocks are rounded, so both builds agree up to float summation
@@ -147,7 +149,11 @@ TK_QINLINE void tk_q_block32_step(int type, const uint8_t *w, size_t b, const ui
         const tk_q8_32 *xb = (const tk_q8_32 *)(x + j * xs) + b;
         __m256i y = _mm256_loadu_si256((const __m256i *)xb->qs);
         if (type == 8) y = _mm256_sign_epi8(y, q);
+#if defined(TK_VNNI)
+        __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), magnitude, y);  // the same sums, one instruction
+#else
         __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, y), _mm256_set1_epi16(1));
+#endif
         acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xb->d), _mm256_cvtepi32_ps(p), acc[j]);
         if (type != 8) offset[j] += dw * xb->s;
     }

@@ -23,15 +23,41 @@ final class QuantizedProductKernelTests: XCTestCase {
 
     override func tearDown() {
         tk_force_portable(0)
+        tk_disable_vnni(0)
         super.tearDown()
     }
 
-    /// Runs `body` with the portable kernels, then with the AVX2 ones when the CPU has them.
+    /// Runs `body` with the portable kernels, then with the AVX2 ones when the CPU has them, then
+    /// with `tk_qmatmul`'s AVX-512 VNNI build when it has that too.
     private func forEachBuild(_ body: (String) throws -> Void) rethrows {
         tk_force_portable(1)
+        XCTAssertEqual(tk_uses_vnni(), 0, "the portable build excludes VNNI")
         try body("portable")
         tk_force_portable(0)
+        tk_disable_vnni(1)
+        XCTAssertEqual(tk_uses_vnni(), 0)
         if tk_uses_avx2() == 1 { try body("avx2") }
+        tk_disable_vnni(0)
+        if tk_uses_vnni() == 1 { try body("avx512-vnni") }
+    }
+
+    /// The VNNI build's 32-block products are the AVX2 build's integer sums, so the two agree bit
+    /// for bit on every type.
+    func testVNNIBuildEqualsTheAVX2Build() throws {
+        tk_disable_vnni(0)
+        guard tk_uses_vnni() == 1 else { throw XCTSkip("no AVX-512 VNNI on this CPU") }
+        for (i, type) in Self.types.enumerated() {
+            let q = try randomMatrix(type, rows: 37, columns: 4 * 256, seed: 40 + UInt64(i))
+            var rng = SeededRandom(seed: 90 + UInt64(i))
+            for m in [1, 3, 6] {
+                let x = Tensor.normal([m, q.columns], using: &rng).scalars
+                let vnni = kernelProduct(q, x: x, m: m)
+                tk_disable_vnni(1)
+                let avx2 = kernelProduct(q, x: x, m: m)
+                tk_disable_vnni(0)
+                XCTAssertEqual(vnni.map(\.bitPattern), avx2.map(\.bitPattern), "\(type.name), \(m) rows")
+            }
+        }
     }
 
     // MARK: Random blocks

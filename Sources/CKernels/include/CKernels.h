@@ -14,6 +14,11 @@ void tk_force_portable(int portable);
 /// 0 otherwise (or with another C library).
 int tk_retain_freed_memory(size_t largest_heap_block);
 
+/// Whether tk_qmatmul uses its AVX-512 VNNI build (the CPU has AVX-512 VNNI, VL and BW, the AVX2
+/// builds are in use, and tk_disable_vnni has not turned it off): 1 or 0.
+int tk_uses_vnni(void);
+/// Turns tk_qmatmul's VNNI build off (1) or back to automatic choice (0); for tests and benchmarks.
+void tk_disable_vnni(int disabled);
 /// CPUs the calling process may run on (its affinity mask on Linux, else the online CPUs); at least 1.
 int tk_available_cpus(void);
 /// A hint to the CPU that the caller is spinning on a memory location (x86 `pause`).
