@@ -9,8 +9,9 @@ extension LanguageModel {
     ///
     /// A GGUF file is converted one matrix at a time: its block weights are loaded as stored, and
     /// each is decoded to Float32 and requantized on its own (its file pages then leave resident
-    /// memory), so the whole Float32 model never exists. A token embedding that is only looked up stays in its GGUF blocks (lookups decode
-    /// the same values); a table tied to the output head becomes Float32, as the head does.
+    /// memory), so the whole Float32 model never exists. A token embedding that is only looked up
+    /// stays in its GGUF blocks (lookups decode the same values); a table tied to the output head
+    /// becomes Float32, as the head does.
     public static func loadModel(from url: URL, quantize: WeightQuantization) throws -> any CausalLanguageModel {
         guard url.pathExtension.lowercased() == "gguf" else {
             let model = try loadModel(from: url)
