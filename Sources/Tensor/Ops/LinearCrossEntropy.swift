@@ -3,8 +3,9 @@ import CKernels
 /// Cross-entropy of a linear output head without materialising the logits.
 extension Tensor {
     /// Rows of logits ``linearCrossEntropy(_:weight:targets:normalizer:chunkRows:)`` holds at a time
-    /// by default: 128 rows of a 150k vocabulary are 78 MB.
-    public static let defaultCrossEntropyChunkRows = 128
+    /// by default: 64 rows of a 150k vocabulary are 39 MB (128 rows cost more memory and were no
+    /// faster in `tailor-bench train` on the default model, at seq 256 and 1024).
+    public static let defaultCrossEntropyChunkRows = 64
 
     /// `crossEntropy(logits: linear(hidden, weight: weight), targets:, normalizer:)` computed
     /// `chunkRows` rows at a time, so the [N, V] logits and their gradient never exist whole.
