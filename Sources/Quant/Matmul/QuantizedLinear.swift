@@ -87,7 +87,8 @@ extension Tensor {
 
 /// The tiled products behind the quantized linear op.
 enum QuantizedProduct {
-    /// Rows of W decoded per worker tile: about 0.75 MB of Float32, which stays in L2 next to sgemm's packed panels.
+    /// Rows of W decoded per worker tile: about 0.75 MB of Float32, which stays in L2 next to
+    /// sgemm's packed panels.
     static func tileRows(_ w: some RowDecodableMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 196_608 / w.columns)) }
 
     /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias), with the block kernels when `kernel` chooses them
@@ -116,7 +117,8 @@ enum QuantizedProduct {
     /// (``forwardSharedChunks(x:rows:weight:y:)``) instead of a small tile per worker.
     static let sharedChunkMinimumRows = 64
 
-    /// Values of W decoded per shared chunk (16 MB of Float32: most matrices of a small model in one piece, so the input-gradient product is not cut into short sums).
+    /// Values of W decoded per shared chunk: 16 MB of Float32, most matrices of a small model in one
+    /// piece, so the input-gradient product is not cut into short sums.
     static let sharedChunkValues = 1 << 22
 
     /// Rows of W in one shared chunk: W cut into as few chunks of at most ``sharedChunkValues`` as
@@ -182,8 +184,8 @@ enum QuantizedProduct {
         }
     }
 
-    /// dx[rows, In] = dy[rows, Out]·W. Workers take disjoint row blocks of dy/dx and each walks all
-    /// tiles of W (a tile is decoded once per worker).
+    /// dx[rows, In] = dy[rows, Out]·W: shared chunks for many rows; otherwise workers take disjoint
+    /// row blocks of dy/dx and each walks all tiles of W (a tile is decoded once per worker).
     static func backward(dy: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, dx: UnsafeMutablePointer<Float>) {
         if rows >= sharedChunkMinimumRows {
             backwardSharedChunks(dy: dy, rows: rows, weight: w, dx: dx)
