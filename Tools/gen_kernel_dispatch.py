@@ -3,7 +3,8 @@
 
 Every kernel `tk_name` is built twice from kernels_body.h (tk_name_avx2, tk_name_portable);
 the generated file declares both and defines `tk_name` to call the one the CPU supports.
-tk_qmatmul has a third build (AVX-512 VNNI) and its own dispatch in kernels_vnni.c.
+tk_qmatmul has a third build (AVX-512 VNNI) and its own dispatch in kernels_vnni.c; the panel
+products (tk_qpanel_*) have a portable and a VNNI build, dispatched in qpanel.c.
 Run after adding a kernel: python3 Tools/gen_kernel_dispatch.py
 """
 import pathlib
@@ -51,6 +52,8 @@ for ret, name, args in prototypes:
     if name in ("tk_uses_avx2", "tk_force_portable", "tk_uses_vnni", "tk_disable_vnni"):
         continue
     if name == "tk_qmatmul":  # three builds: dispatched in kernels_vnni.c
+        continue
+    if name.startswith("tk_qpanel"):  # portable and VNNI builds: dispatched in qpanel.c
         continue
     args = " ".join(args.split())
     names = [a.strip().split()[-1].lstrip("*") for a in args.split(",")]

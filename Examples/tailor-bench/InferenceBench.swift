@@ -24,11 +24,11 @@ struct PrefillBench: ParsableCommand {
     @Option(help: "Prompt length.") var tokens = 512
     @Option(help: "Timed repetitions (best is reported).") var runs = 3
     @Flag(help: "Keep GGUF weights quantized.") var quantized = false
-    @Option(help: "With --quantized: auto (block kernels up to 16 rows, decoded tiles above), blocks (always the block kernels) or tiles (always decoded tiles, the path before the block kernels).")
+    @Option(help: "With --quantized: auto (block kernels up to 16 rows; above, integer panels with AVX-512 VNNI, else decoded tiles), blocks (always the block kernels), panels (always the integer panels) or tiles (always decoded tiles).")
     var quantizedKernel = "auto"
 
     func run() throws {
-        guard ["auto", "blocks", "tiles"].contains(quantizedKernel) else { throw ValidationError("--quantized-kernel: auto, blocks or tiles") }
+        guard ["auto", "blocks", "panels", "tiles"].contains(quantizedKernel) else { throw ValidationError("--quantized-kernel: auto, blocks, panels or tiles") }
         if quantizedKernel != "auto" { setenv("TAILOR_QUANTIZED_PRODUCT", quantizedKernel, 1) }
         let loaded = try BenchModels.load(model, keepQuantized: quantized)
         let ids = BenchModels.randomTokens(tokens, vocabulary: loaded.model.description.vocabularySize, seed: 3)
@@ -52,11 +52,11 @@ struct DecodeBench: ParsableCommand {
     @Option(help: "Timed decoded tokens per sequence.") var tokens = 64
     @Option(help: "Prompt tokens per sequence.") var prompt = 16
     @Flag(help: "Keep GGUF weights quantized.") var quantized = false
-    @Option(help: "With --quantized: auto (block kernels up to 16 rows, decoded tiles above), blocks (always the block kernels) or tiles (always decoded tiles, the path before the block kernels).")
+    @Option(help: "With --quantized: auto (block kernels up to 16 rows; above, integer panels with AVX-512 VNNI, else decoded tiles), blocks (always the block kernels), panels (always the integer panels) or tiles (always decoded tiles).")
     var quantizedKernel = "auto"
 
     func run() throws {
-        guard ["auto", "blocks", "tiles"].contains(quantizedKernel) else { throw ValidationError("--quantized-kernel: auto, blocks or tiles") }
+        guard ["auto", "blocks", "panels", "tiles"].contains(quantizedKernel) else { throw ValidationError("--quantized-kernel: auto, blocks, panels or tiles") }
         if quantizedKernel != "auto" { setenv("TAILOR_QUANTIZED_PRODUCT", quantizedKernel, 1) }
         let loaded = try BenchModels.load(model, keepQuantized: quantized)
         let m = loaded.model, vocab = m.description.vocabularySize

@@ -3,12 +3,12 @@ import Foundation
 import Tailor
 
 /// `tailor-bench qmatmul`: the quantized linear op — integer block kernels (forced with `.blocks`),
-/// the decoded-tile path, and the dense Float32 product — on the default model's linear shapes, at decoding (M = 1) and
+/// integer panels (`.panels`), the decoded-tile path, and the dense Float32 product — on the default model's linear shapes, at decoding (M = 1) and
 /// prefill (M = 512) row counts. Weights are random blocks of each type (no model file needed).
 struct QuantBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qmatmul",
-        abstract: "Quantized linear: integer block kernels vs decoded tiles vs dense sgemm (GFLOP/s, weight GB/s).")
+        abstract: "Quantized linear: integer block kernels vs integer panels vs decoded tiles vs dense sgemm (GFLOP/s, weight GB/s).")
 
     @Option(parsing: .upToNextOption, help: "Input rows (1 = decoding, 512 = a prefill).") var rows: [Int] = [1, 512]
     @Option(help: "Weight types: 'model' (those the default Q4_K_M GGUF uses at each shape), 'all', or a comma-separated list such as q8_0,q4_K.")
@@ -59,6 +59,7 @@ struct QuantBench: ParsableCommand {
         let xp = Parameter(x)
         var cases: [(String, Int, () -> Void)] = [
             ("integer", q.byteCount, { _ = Tensor.linear(x, quantizedWeight: q, kernel: .blocks) }),
+            ("panels", q.byteCount, { _ = Tensor.linear(x, quantizedWeight: q, kernel: .panels) }),
             ("tiles", q.byteCount, { _ = Tensor.linear(x, quantizedWeight: q, kernel: .decodedTiles) }),
         ]
         if let dense {

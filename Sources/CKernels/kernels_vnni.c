@@ -1,5 +1,6 @@
 // The integer block products built once more for CPUs with AVX-512 VNNI on 256-bit vectors
-// (x86_64 only), and the run-time choice of tk_qmatmul among the three builds.
+// (x86_64 only), the run-time choice of tk_qmatmul among the three builds, and the VNNI build of
+// the panel products (qpanel_vnni_body.h, on 512-bit vectors).
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -18,6 +19,7 @@ void tk_qmatmul_portable(int32_t type, const void *w, size_t w_row_bytes, size_t
 #define TK_AVX2 1
 #define TK_VNNI 1
 #include "quant_kernels_body.h"
+#include "qpanel_vnni_body.h"
 #pragma clang attribute pop
 #endif
 

@@ -29,7 +29,7 @@ final class QuantizedProductKernelTests: XCTestCase {
 
     /// Runs `body` with the portable kernels, then with the AVX2 ones when the CPU has them, then
     /// with `tk_qmatmul`'s AVX-512 VNNI build when it has that too.
-    private func forEachBuild(_ body: (String) throws -> Void) rethrows {
+    func forEachBuild(_ body: (String) throws -> Void) rethrows {
         tk_force_portable(1)
         XCTAssertEqual(tk_uses_vnni(), 0, "the portable build excludes VNNI")
         try body("portable")
@@ -83,7 +83,7 @@ final class QuantizedProductKernelTests: XCTestCase {
     }
 
     /// A random [rows, columns] matrix; `scales` cycles through the blocks' scales.
-    private func randomMatrix(_ type: GGMLType, rows: Int, columns: Int, scales: [Float] = [0.02], seed: UInt64) throws -> QuantizedMatrix {
+    func randomMatrix(_ type: GGMLType, rows: Int, columns: Int, scales: [Float] = [0.02], seed: UInt64) throws -> QuantizedMatrix {
         var rng = SeededRandom(seed: seed)
         let blocks = rows * columns / type.blockSize
         let bytes = (0..<blocks).flatMap { randomBlock(type, scale: scales[$0 % scales.count], &rng) }
@@ -93,7 +93,7 @@ final class QuantizedProductKernelTests: XCTestCase {
     // MARK: References
 
     /// The activation quantization the kernels implement: per block d = absmax/127, q = rint(x·127/absmax).
-    private func referenceQuantize(_ x: [Float], blockSize: Int) -> (d: [Float], q: [Int8]) {
+    func referenceQuantize(_ x: [Float], blockSize: Int) -> (d: [Float], q: [Int8]) {
         var d = [Float](), q = [Int8]()
         for b in stride(from: 0, to: x.count, by: blockSize) {
             let block = x[b..<(b + blockSize)]
@@ -113,7 +113,7 @@ final class QuantizedProductKernelTests: XCTestCase {
     }
 
     /// Checks `actual` ([m, rows]) for the dense weight `w` [rows, columns] with activation blocks of `blockSize`.
-    private func checkProduct(_ actual: [Float], dense w: [Float], rows n: Int, columns k: Int, blockSize: Int, x: [Float], m: Int,
+    func checkProduct(_ actual: [Float], dense w: [Float], rows n: Int, columns k: Int, blockSize: Int, x: [Float], m: Int,
                               _ label: String, file: StaticString = #filePath, line: UInt = #line) {
         for i in 0..<m {
             let row = Array(x[(i * k)..<((i + 1) * k)])
@@ -152,7 +152,7 @@ final class QuantizedProductKernelTests: XCTestCase {
         return y
     }
 
-    private func randomActivations(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+    func randomActivations(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
         var rng = SeededRandom(seed: seed)
         return (0..<count).map { _ in scale * (2 * rng.nextUniform() - 1) }
     }
@@ -240,8 +240,9 @@ final class QuantizedProductKernelTests: XCTestCase {
     }
 
     /// The linear op picks the integer kernels for few rows (within the activation bound of the
-    /// decoded-tile product, and not equal to it) and decoded tiles for many, threads over output
-    /// rows, adds the bias, and keeps the decoded-tile gradient.
+    /// decoded-tile product, and not equal to it) and, for many, the integer panels with AVX-512 VNNI
+    /// or else decoded tiles; it threads over output rows, adds the bias, and keeps the decoded-tile
+    /// gradient.
     func testLinearOpUsesTheIntegerKernels() throws {
         var rng = SeededRandom(seed: 3)
         for (t, type) in Self.types.enumerated() {
@@ -257,7 +258,12 @@ final class QuantizedProductKernelTests: XCTestCase {
                 checkProduct(withoutBias, weight: q, x: xValues, m: m, "\(type) linear m=\(m)")
             }
             let many = Tensor.normal([QuantizedProductKernel.blockKernelMaximumRows + 1, 512], using: &rng)
-            XCTAssertEqual(Tensor.linear(many, quantizedWeight: q).scalars, Tensor.linear(many, quantizedWeight: q, kernel: .decodedTiles).scalars)
+            let manyRows = Tensor.linear(many, quantizedWeight: q).scalars
+            if IntegerPanelProduct.isFast {
+                XCTAssertEqual(manyRows, Tensor.linear(many, quantizedWeight: q, kernel: .panels).scalars, "\(type): panels for many rows")
+            } else {
+                XCTAssertEqual(manyRows, Tensor.linear(many, quantizedWeight: q, kernel: .decodedTiles).scalars, "\(type): tiles for many rows")
+            }
             let blocks = Tensor.linear(many, quantizedWeight: q, kernel: .blocks).scalars
             checkProduct(blocks, weight: q, x: many.scalars, m: many.shape[0], "\(type) linear, blocks forced")
             let xp = Parameter(Tensor.normal([2, 512], using: &rng))

@@ -108,6 +108,24 @@ void tk_quantize_q8_256(const float *x, void *out, size_t n);
 // 256-blocks), w_row_bytes apart; X as m rows of k values quantized as above, x_row_bytes apart.
 void tk_qmatmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
                 size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy);
+// Panel products: the same product for many activation rows (prefill, training). Each group of 16
+// weight rows is decoded once into a panel of unsigned 8-bit codes interleaved four columns at a
+// time, with a Float32 scale and minimum per row and sub-block (32 values; 16 for Q6_K), and
+// multiplied with every activation row by integer multiply-adds (AVX-512 VNNI `vpdpbusd` when
+// tk_uses_vnni(), else portable C computing the same integer sums).
+// An activation row of k values (a multiple of 32) is tk_qpanel_x_row_bytes(k) bytes: k int8 codes
+// (as tk_quantize_q8_32 rounds them), then per 32 values a float d, a float d·Σcodes and an int32
+// Σcodes, then per 16 values an int32 Σcodes.
+size_t tk_qpanel_x_row_bytes(size_t k);
+// Quantizes one row of k values at x into out.
+void tk_qpanel_quantize(const float *x, void *out, size_t k);
+// Scratch bytes tk_qpanel_matmul needs for `type` with k columns, or 0 when the panel products do
+// not take the type (they take Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K).
+size_t tk_qpanel_scratch_bytes(int32_t type, size_t k);
+// y[i·ldy + r] = Σ_c W[r][c]·X[i][c] for r < rows, i < m, W as for tk_qmatmul, X as m activation
+// rows x_row_bytes apart; scratch holds tk_qpanel_scratch_bytes(type, k) bytes, 64-byte aligned.
+void tk_qpanel_matmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
+                      size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch);
 // y[i·ldy + r] = Σ_c W[r][c]·x[i][c] for r < rows, i < m, x [m][columns] Float32, W in bitsandbytes'
 // 4-bit layout: codes (two a byte, even element high) of `rows` rows, W[r][c] = table[code]·absmax of
 // its block; blocks of block_size elements (a multiple of 16 dividing columns) run along the rows.

@@ -4,15 +4,20 @@ import Tensor
 /// How the quantized linear op computes its forward product.
 public enum QuantizedProductKernel: Sendable, Equatable {
     /// Block kernels (``blocks``) for products of up to ``QuantizedProductKernel/blockKernelMaximumRows``
-    /// input rows — decoding, small batches — and decoded tiles (``decodedTiles``) above, where BLAS
+    /// input rows — decoding, small batches. Above that, integer panels (``panels``) on CPUs with
+    /// AVX-512 VNNI for the GGML types they take, else decoded tiles (``decodedTiles``), where BLAS
     /// on Float32 tiles is faster on AVX2. The environment variable `TAILOR_QUANTIZED_PRODUCT`
-    /// (`blocks` or `tiles`, read once) makes it mean that kernel instead, for benchmarks.
+    /// (`blocks`, `panels` or `tiles`, read once) makes it mean that kernel instead, for benchmarks.
     case automatic
     /// The kernels that work on the stored blocks, for every row count: integer block products
     /// (activations quantized to 8 bits per block) for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; weights
     /// decoded in registers and multiplied with Float32 activations for LLM.int8 and for NF4/FP4
     /// whose blocks do not straddle rows; decoded tiles for every other format.
     case blocks
+    /// Integer panel products (``IntegerPanelProduct``: activations quantized to 8 bits per 32
+    /// values, 16 weight rows decoded at a time to 8-bit codes) for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K,
+    /// Q6_K, for every row count; decoded tiles for every other format. Fast only with AVX-512 VNNI.
+    case panels
     /// Decode tiles of W to Float32 and multiply them with BLAS: equal to the dense product with
     /// the dequantized weight up to summation order.
     case decodedTiles
@@ -27,17 +32,21 @@ public enum QuantizedProductKernel: Sendable, Equatable {
     static let environmentChoice: QuantizedProductKernel? = {
         switch ProcessInfo.processInfo.environment["TAILOR_QUANTIZED_PRODUCT"] {
         case "blocks": return .blocks
+        case "panels": return .panels
         case "tiles": return .decodedTiles
         default: return nil
         }
     }()
 
-    /// Whether a product of `rows` input rows uses the block kernels.
-    func usesBlockKernels(rows: Int) -> Bool {
+    /// The kernel a product of `rows` input rows uses: ``blocks``, ``panels`` or ``decodedTiles``
+    /// (the caller falls back to decoded tiles for a weight the chosen kernel does not take).
+    func resolved(rows: Int) -> QuantizedProductKernel {
         switch self {
-        case .blocks: return true
-        case .decodedTiles: return false
-        case .automatic: return Self.environmentChoice.map { $0 == .blocks } ?? (rows <= Self.blockKernelMaximumRows)
+        case .blocks, .panels, .decodedTiles: return self
+        case .automatic:
+            if let choice = Self.environmentChoice { return choice }
+            if rows <= Self.blockKernelMaximumRows { return .blocks }
+            return IntegerPanelProduct.isFast ? .panels : .decodedTiles
         }
     }
 }
@@ -52,7 +61,9 @@ public enum QuantizedProductKernel: Sendable, Equatable {
 /// step per element (absmax / 254 of the block) to the error of the weight's own quantization
 /// (``IntegerBlockProduct``); NF4/FP4 and LLM.int8 weights are decoded in registers and multiplied
 /// with the Float32 activations directly (``BitsAndBytesProduct``), exact up to summation order.
-/// Otherwise W is decoded to Float32 and multiplied with BLAS, so results equal the dense product up
+/// With ``QuantizedProductKernel/panels`` (and ``QuantizedProductKernel/automatic`` for many rows on
+/// a CPU with AVX-512 VNNI) GGML weights are multiplied as integer panels (``IntegerPanelProduct``),
+/// with the same activation-rounding error. Otherwise W is decoded to Float32 and multiplied with BLAS, so results equal the dense product up
 /// to summation order: for few input rows each worker decodes a small tile (sized to stay in L2)
 /// and multiplies it (`sgemm`, or `sgemv` for a single row); for many (prefill, training) all
 /// workers decode a chunk of up to 16 MB of W together and one sgemm split over the cores multiplies it.
@@ -91,12 +102,14 @@ enum QuantizedProduct {
     /// sgemm's packed panels.
     static func tileRows(_ w: some RowDecodableMatrix) -> Int { Swift.min(w.rows, Swift.max(64, 196_608 / w.columns)) }
 
-    /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias), with the block kernels when `kernel` chooses them
-    /// and W has them, else decoded tiles.
+    /// y[rows, Out] = x[rows, In]·Wᵀ (+ bias), with the block kernels or the integer panels when
+    /// `kernel` chooses them and W has them, else decoded tiles.
     static func forward(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, bias: Tensor?,
                         kernel: QuantizedProductKernel = .automatic, y: UnsafeMutablePointer<Float>) {
-        let useBlockKernels = kernel.usesBlockKernels(rows: rows)
-        if useBlockKernels, let q = w as? QuantizedMatrix, let format = IntegerBlockProduct.activationFormat(for: q.type) {
+        let resolved = kernel.resolved(rows: rows), useBlockKernels = resolved == .blocks
+        if resolved == .panels, let q = w as? QuantizedMatrix, IntegerPanelProduct.supports(q) {
+            IntegerPanelProduct.multiply(x: x, rows: rows, weight: q, y: y)
+        } else if useBlockKernels, let q = w as? QuantizedMatrix, let format = IntegerBlockProduct.activationFormat(for: q.type) {
             IntegerBlockProduct.multiply(x: x, rows: rows, weight: q, format: format, y: y)
         } else if useBlockKernels, let q = w as? Int8Matrix {
             BitsAndBytesProduct.multiply(x: x, rows: rows, weight: q, y: y)

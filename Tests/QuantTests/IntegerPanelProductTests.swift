@@ -1,0 +1,99 @@
+import CKernels
+import Foundation
+@testable import Quant
+import Tensor
+import TestSupport
+import XCTest
+
+/// The panel products (`tk_qpanel_quantize`, `tk_qpanel_matmul`) in their portable and AVX-512 VNNI
+/// builds, against the same two double-precision references as the block kernels (see
+/// ``QuantizedProductKernelTests``), with 32-value activation blocks for every weight type.
+extension QuantizedProductKernelTests {
+    /// The product through the Swift entry point (threads over panels of 16 weight rows).
+    private func panelProduct(_ q: QuantizedMatrix, x: [Float], m: Int) -> [Float] {
+        var y = [Float](repeating: .nan, count: m * q.rows)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { IntegerPanelProduct.multiply(x: xp.baseAddress!, rows: m, weight: q, y: $0.baseAddress!) }
+        }
+        return y
+    }
+
+    private func checkPanelProduct(_ y: [Float], weight q: QuantizedMatrix, x: [Float], m: Int, _ label: String,
+                                   file: StaticString = #filePath, line: UInt = #line) {
+        checkProduct(y, dense: q.dequantized().scalars, rows: q.rows, columns: q.columns, blockSize: 32, x: x, m: m, label,
+                     file: file, line: line)
+    }
+
+    func testPanelActivationRowsMatchTheReferenceQuantizer() {
+        var x = randomActivations(256, seed: 4, scale: 3)
+        x.replaceSubrange(0..<32, with: [Float](repeating: 0, count: 32))
+        x.replaceSubrange(64..<96, with: randomActivations(32, seed: 5, scale: 1e30))
+        let k = x.count
+        var bytes = [UInt8](repeating: 0xAA, count: tk_qpanel_x_row_bytes(k))
+        XCTAssertEqual(bytes.count, k + k / 8 * 3 + k / 4)
+        bytes.withUnsafeMutableBytes { out in x.withUnsafeBufferPointer { tk_qpanel_quantize($0.baseAddress!, out.baseAddress!, k) } }
+        let (d, q) = referenceQuantize(x, blockSize: 32)
+        XCTAssertEqual(bytes[0..<k].map { Int8(bitPattern: $0) }, q)
+        bytes.withUnsafeBytes { raw in
+            for b in 0..<(k / 32) {
+                let sum = q[(32 * b)..<(32 * b + 32)].reduce(0) { $0 + Int32($1) }
+                XCTAssertEqual(raw.loadUnaligned(fromByteOffset: k + 4 * b, as: Float.self).bitPattern, d[b].bitPattern, "d[\(b)]")
+                XCTAssertEqual(raw.loadUnaligned(fromByteOffset: k + k / 8 + 4 * b, as: Float.self).bitPattern,
+                               (d[b] * Float(sum)).bitPattern, "d·Σ[\(b)]")
+                XCTAssertEqual(raw.loadUnaligned(fromByteOffset: k + k / 4 + 4 * b, as: Int32.self), sum, "Σ[\(b)]")
+                for h in 0..<2 {
+                    let half = q[(32 * b + 16 * h)..<(32 * b + 16 * h + 16)].reduce(0) { $0 + Int32($1) }
+                    XCTAssertEqual(raw.loadUnaligned(fromByteOffset: k + 3 * k / 8 + 4 * (2 * b + h), as: Int32.self), half, "Σ16[\(2 * b + h)]")
+                }
+            }
+        }
+    }
+
+    /// Every type; full and partial panels of 16 weight rows; full and partial groups of eight
+    /// activation rows; one and several blocks per row (and an odd number of 32-value blocks).
+    func testPanelProductsMatchBothReferences() throws {
+        try forEachBuild { build in
+            for (t, type) in Self.types.enumerated() {
+                let shapes = [(37, 256), (16, 768), (5, 512)] + (type.blockSize == 32 ? [(19, 224)] : [])
+                for (rows, columns) in shapes {
+                    let q = try randomMatrix(type, rows: rows, columns: columns, seed: UInt64(300 + 10 * t + rows))
+                    for m in [1, 7, 8, 17] {
+                        let x = randomActivations(m * columns, seed: UInt64(11 * m + rows))
+                        checkPanelProduct(panelProduct(q, x: x, m: m), weight: q, x: x, m: m, "\(build) \(type) \(rows)x\(columns) m=\(m)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Zero blocks, the largest and smallest fp16 scales, all-zero activation rows, large activations.
+    func testPanelProductEdgeCases() throws {
+        let scales: [Float] = [0, 40_000, 0.02, 6e-8, 0, 1e-3]
+        try forEachBuild { build in
+            for (t, type) in Self.types.enumerated() {
+                let q = try randomMatrix(type, rows: 21, columns: 768, scales: scales, seed: UInt64(950 + t))
+                var x = randomActivations(3 * 768, seed: 6, scale: 1e4)
+                x.replaceSubrange(768..<1536, with: [Float](repeating: 0, count: 768))
+                let y = panelProduct(q, x: x, m: 3)
+                XCTAssertEqual(Array(y[21..<42]), [Float](repeating: 0, count: 21), "\(build) \(type): zero activations")
+                checkPanelProduct(y, weight: q, x: x, m: 3, "\(build) \(type) edge")
+            }
+        }
+    }
+
+    /// The VNNI build and the portable build take the same integer sums: they agree to Float32
+    /// summation order.
+    func testPanelBuildsAgree() throws {
+        tk_disable_vnni(0)
+        guard tk_uses_vnni() == 1 else { throw XCTSkip("no AVX-512 VNNI on this CPU") }
+        for (t, type) in Self.types.enumerated() {
+            let q = try randomMatrix(type, rows: 40, columns: 512, seed: UInt64(70 + t))
+            let x = randomActivations(12 * 512, seed: 71)
+            let vnni = panelProduct(q, x: x, m: 12)
+            tk_disable_vnni(1)
+            let portable = panelProduct(q, x: x, m: 12)
+            tk_disable_vnni(0)
+            XCTAssertLessThan(maxAbsoluteError(vnni, portable), 1e-5 * (portable.map(abs).max() ?? 0) + 1e-30, "\(type)")
+        }
+    }
+}
