@@ -4,6 +4,7 @@
 #include <math.h>
 #include "qpanel_layout.h"
 
+void tk_qpanel_quantize_vnni(const float *x, void *out, size_t k);
 void tk_qpanel_matmul_vnni(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
                            size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch);
 
@@ -12,10 +13,10 @@ size_t tk_qpanel_x_row_bytes(size_t k) { return k + 5 * k / 8; }
 size_t tk_qpanel_scratch_bytes(int32_t type, size_t k) {
     size_t sub = tk_qpanel_sub(type);
     if (sub == 0 || k % tk_qpanel_block_values(type) != 0) return 0;
-    return k / sub * tk_qpanel_sub_bytes(sub);
+    return TK_QPANEL_GROUP * (k / sub) * tk_qpanel_sub_bytes(sub);
 }
 
-void tk_qpanel_quantize(const float *x, void *out, size_t k) {
+static void tk_qpanel_quantize_portable(const float *x, void *out, size_t k) {
     uint8_t *o = (uint8_t *)out;
     int8_t *codes = (int8_t *)o;
     float *scales = (float *)(o + tk_qpanel_x_scales(k)), *scaled = (float *)(o + tk_qpanel_x_scaled_sums(k));
@@ -38,6 +39,13 @@ void tk_qpanel_quantize(const float *x, void *out, size_t k) {
         sums16[2 * b] = half[0];
         sums16[2 * b + 1] = half[1];
     }
+}
+
+void tk_qpanel_quantize(const float *x, void *out, size_t k) {
+#if defined(__x86_64__)
+    if (tk_uses_vnni()) { tk_qpanel_quantize_vnni(x, out, k); return; }
+#endif
+    tk_qpanel_quantize_portable(x, out, k);
 }
 
 static float tk_qpanel_half(const uint8_t *p) {

@@ -42,6 +42,9 @@ static inline size_t tk_qpanel_block_bytes(int32_t type) {
 }
 static inline size_t tk_qpanel_block_values(int32_t type) { return type == 2 || type == 6 || type == 8 ? 32 : 256; }
 
+// Panels (of 16 weight rows) packed at a time: the scratch holds this many.
+enum { TK_QPANEL_GROUP = 4 };
+
 // Bytes of one panel sub-block: codes of 16 rows (sub/4 groups of 16 rows × 4 bytes), then 16
 // Float32 scales and 16 Float32 minimums.
 static inline size_t tk_qpanel_sub_bytes(size_t sub) { return 16 * sub + 128; }
