@@ -5,8 +5,6 @@
 #include "qpanel_layout.h"
 
 void tk_qpanel_quantize_vnni(const float *x, void *out, size_t k);
-void tk_qpanel_matmul_vnni(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
-                           size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch);
 
 size_t tk_qpanel_x_row_bytes(size_t k) { return k + 5 * k / 8; }
 
@@ -62,8 +60,22 @@ static float tk_qpanel_half(const uint8_t *p) {
     return f;
 }
 
-void tk_qpanel_decode_sub(int32_t type, const uint8_t *row, size_t s, uint8_t *q, float *scale, float *min) {
+void tk_qpanel_decode_sub(const tk_qpanel_source *src, size_t k, size_t r, size_t s, uint8_t *q, float *scale, float *min) {
+    const int32_t type = src->type;
+    const uint8_t *row = src->w + r * src->row_bytes;
     switch (type) {
+    case TK_QPANEL_FOURBIT: {  // two codes a byte, the even element in the high nibble
+        const uint8_t *p = row + 16 * s;
+        for (int j = 0; j < 16; j++) { q[2 * j] = src->table127[p[j] >> 4]; q[2 * j + 1] = src->table127[p[j] & 0x0F]; }
+        *scale = src->absmax[(r * k + 32 * s) / src->block_size] * (1.0f / 127.0f);
+        break;
+    }
+    case TK_QPANEL_INT8: {  // codes shifted to 0…255, W = code·scale/127
+        const uint8_t *p = row + 32 * s;
+        for (int i = 0; i < 32; i++) q[i] = (uint8_t)(p[i] ^ 0x80);
+        *scale = src->scales[r] * (1.0f / 127.0f);
+        break;
+    }
     case 8: {  // Q8_0: d, 32 int8; codes shifted to 0…255
         const uint8_t *p = row + 34 * s;
         for (int i = 0; i < 32; i++) q[i] = (uint8_t)(p[2 + i] ^ 0x80);
@@ -121,17 +133,15 @@ void tk_qpanel_decode_sub(int32_t type, const uint8_t *row, size_t s, uint8_t *q
 }
 
 // Decodes weight rows r0 … r0+16 (those below `rows`; the others are zero) into a panel.
-static void tk_qpanel_pack_portable(int32_t type, const uint8_t *w, size_t w_row_bytes, size_t rows, size_t r0,
-                                    size_t k, uint8_t *panel) {
-    const size_t sub = tk_qpanel_sub(type), sub_bytes = tk_qpanel_sub_bytes(sub);
+static void tk_qpanel_pack_portable(const tk_qpanel_source *src, size_t rows, size_t r0, size_t k, uint8_t *panel) {
+    const size_t sub = tk_qpanel_sub(src->type), sub_bytes = tk_qpanel_sub_bytes(sub);
     memset(panel, 0, k / sub * sub_bytes);
     uint8_t q[32];
     for (size_t r = 0; r < 16 && r0 + r < rows; r++) {
-        const uint8_t *row = w + (r0 + r) * w_row_bytes;
         for (size_t s = 0; s < k / sub; s++) {
             uint8_t *block = panel + s * sub_bytes;
             float scale, min;
-            tk_qpanel_decode_sub(type, row, s, q, &scale, &min);
+            tk_qpanel_decode_sub(src, k, r0 + r, s, q, &scale, &min);
             for (size_t c = 0; c < sub; c++) block[64 * (c / 4) + 4 * r + c % 4] = q[c];
             memcpy(block + 16 * sub + 4 * r, &scale, 4);
             memcpy(block + 16 * sub + 64 + 4 * r, &min, 4);
@@ -139,13 +149,13 @@ static void tk_qpanel_pack_portable(int32_t type, const uint8_t *w, size_t w_row
     }
 }
 
-static void tk_qpanel_matmul_portable(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
-                                      size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch) {
-    const size_t sub = tk_qpanel_sub(type), sub_bytes = tk_qpanel_sub_bytes(sub), nsub = k / sub;
-    const int32_t zero = tk_qpanel_zero(type);
+void tk_qpanel_run_portable(const tk_qpanel_source *src, size_t rows, const void *xq, size_t x_row_bytes, size_t m,
+                            size_t k, float *y, size_t ldy, void *scratch) {
+    const size_t sub = tk_qpanel_sub(src->type), sub_bytes = tk_qpanel_sub_bytes(sub), nsub = k / sub;
+    const int32_t zero = tk_qpanel_zero(src->type);
     uint8_t *panel = (uint8_t *)scratch;
     for (size_t r0 = 0; r0 < rows; r0 += 16) {
-        tk_qpanel_pack_portable(type, (const uint8_t *)w, w_row_bytes, rows, r0, k, panel);
+        tk_qpanel_pack_portable(src, rows, r0, k, panel);
         const size_t nr = rows - r0 < 16 ? rows - r0 : 16;
         for (size_t i = 0; i < m; i++) {
             const uint8_t *x = (const uint8_t *)xq + i * x_row_bytes;
@@ -170,14 +180,38 @@ static void tk_qpanel_matmul_portable(int32_t type, const void *w, size_t w_row_
     }
 }
 
-void tk_qpanel_matmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
-                      size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch) {
-    if (tk_qpanel_scratch_bytes(type, k) == 0) {
+// Runs the product in the build the CPU takes; NaN everywhere when the source is not one the
+// panel products take.
+static void tk_qpanel_run(const tk_qpanel_source *src, size_t rows, const void *xq, size_t x_row_bytes, size_t m,
+                          size_t k, float *y, size_t ldy, void *scratch) {
+    if (tk_qpanel_scratch_bytes(src->type, k) == 0) {
         for (size_t i = 0; i < m; i++) for (size_t r = 0; r < rows; r++) y[i * ldy + r] = NAN;
         return;
     }
 #if defined(__x86_64__)
-    if (tk_uses_vnni()) { tk_qpanel_matmul_vnni(type, w, w_row_bytes, rows, xq, x_row_bytes, m, k, y, ldy, scratch); return; }
+    if (tk_uses_vnni()) { tk_qpanel_run_vnni(src, rows, xq, x_row_bytes, m, k, y, ldy, scratch); return; }
 #endif
-    tk_qpanel_matmul_portable(type, w, w_row_bytes, rows, xq, x_row_bytes, m, k, y, ldy, scratch);
+    tk_qpanel_run_portable(src, rows, xq, x_row_bytes, m, k, y, ldy, scratch);
+}
+
+void tk_qpanel_matmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
+                      size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch) {
+    tk_qpanel_source src = { .type = type, .w = (const uint8_t *)w, .row_bytes = w_row_bytes };
+    if (type == TK_QPANEL_FOURBIT || type == TK_QPANEL_INT8) src.type = -1;  // not GGML ids
+    tk_qpanel_run(&src, rows, xq, x_row_bytes, m, k, y, ldy, scratch);
+}
+
+void tk_qpanel_matmul_fourbit(const uint8_t *codes, const float *absmax, const float *table, size_t block_size,
+                              size_t rows, size_t k, const void *xq, size_t x_row_bytes, size_t m, float *y, size_t ldy,
+                              void *scratch) {
+    tk_qpanel_source src = { .type = TK_QPANEL_FOURBIT, .w = codes, .row_bytes = k / 2, .absmax = absmax, .block_size = block_size };
+    if (block_size == 0 || k % block_size != 0) src.type = -1;
+    for (int c = 0; c < 16; c++) src.table127[c] = (uint8_t)((int)fminf(fmaxf(__builtin_rintf(127.0f * table[c]), -127.0f), 127.0f) + 128);
+    tk_qpanel_run(&src, rows, xq, x_row_bytes, m, k, y, ldy, scratch);
+}
+
+void tk_qpanel_matmul_int8(const int8_t *codes, const float *scales, size_t rows, size_t k, const void *xq,
+                           size_t x_row_bytes, size_t m, float *y, size_t ldy, void *scratch) {
+    tk_qpanel_source src = { .type = TK_QPANEL_INT8, .w = (const uint8_t *)codes, .row_bytes = k, .scales = scales };
+    tk_qpanel_run(&src, rows, xq, x_row_bytes, m, k, y, ldy, scratch);
 }

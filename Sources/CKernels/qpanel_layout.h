@@ -1,5 +1,5 @@
 // The layouts shared by the panel products' builds (qpanel.c, portable; qpanel_vnni_body.h, AVX-512
-// VNNI): the GGML types they take, how a weight sub-block decodes to unsigned codes, and the
+// VNNI): the weight formats they take, how a weight sub-block decodes to unsigned codes, and the
 // offsets inside an activation row. Private to CKernels.
 #ifndef TAILOR_QPANEL_LAYOUT_H
 #define TAILOR_QPANEL_LAYOUT_H
@@ -8,10 +8,27 @@
 #include <string.h>
 #include "CKernels.h"
 
+// Weight formats besides the GGML type ids: bitsandbytes 4-bit (NF4/FP4) and LLM.int8.
+enum { TK_QPANEL_FOURBIT = 1000, TK_QPANEL_INT8 = 1001 };
+
+// A weight matrix the panel products read: GGML blocks (`type` a GGML id, `w` rows `row_bytes`
+// apart); bitsandbytes 4-bit codes (two a byte, even element high, `w` row-major) with one absmax
+// per `block_size` elements and the 16-value `table`, each value rounded to 127ths (`table127`,
+// so a weight becomes code·absmax/127); or LLM.int8 codes (`w` row-major) with per-row `scales`.
+typedef struct {
+    int32_t type;
+    const uint8_t *w;
+    size_t row_bytes;
+    const float *absmax;
+    uint8_t table127[16];  // round(127·table) + 128
+    size_t block_size;
+    const float *scales;
+} tk_qpanel_source;
+
 // Values per sub-block of `type` (one scale each), 0 for a type the panel products do not take.
 static inline size_t tk_qpanel_sub(int32_t type) {
     switch (type) {
-    case 2: case 6: case 8: case 12: case 13: return 32;
+    case 2: case 6: case 8: case 12: case 13: case TK_QPANEL_FOURBIT: case TK_QPANEL_INT8: return 32;
     case 14: return 16;
     default: return 0;
     }
@@ -23,7 +40,7 @@ static inline int32_t tk_qpanel_zero(int32_t type) {
     switch (type) {
     case 2: return 8;
     case 6: return 16;
-    case 8: return 128;
+    case 8: case TK_QPANEL_FOURBIT: case TK_QPANEL_INT8: return 128;
     case 14: return 32;
     default: return 0;
     }
@@ -40,7 +57,7 @@ static inline size_t tk_qpanel_block_bytes(int32_t type) {
     default: return 210;
     }
 }
-static inline size_t tk_qpanel_block_values(int32_t type) { return type == 2 || type == 6 || type == 8 ? 32 : 256; }
+static inline size_t tk_qpanel_block_values(int32_t type) { return type == 12 || type == 13 || type == 14 ? 256 : 32; }
 
 // Panels (of 16 weight rows) packed at a time: the scratch holds this many.
 enum { TK_QPANEL_GROUP = 4 };
@@ -56,8 +73,14 @@ static inline size_t tk_qpanel_x_scaled_sums(size_t k) { return k + k / 8; }
 static inline size_t tk_qpanel_x_sums32(size_t k) { return k + k / 4; }
 static inline size_t tk_qpanel_x_sums16(size_t k) { return k + 3 * k / 8; }
 
-// Decodes sub-block `s` of a weight row (GGML blocks of `type`) into unsigned codes q[0..sub) with
-// W = scale·q − min, where min = scale·zero for the zero-point types.
-void tk_qpanel_decode_sub(int32_t type, const uint8_t *row, size_t s, uint8_t *q, float *scale, float *min);
+// Decodes sub-block `s` of weight row `r` into unsigned codes q[0..sub) with W = scale·q − min,
+// where min = scale·zero for the zero-point types.
+void tk_qpanel_decode_sub(const tk_qpanel_source *src, size_t k, size_t r, size_t s, uint8_t *q, float *scale, float *min);
+
+// Runs the panel product of `rows` rows of src (k columns) with m activation rows, in each build.
+void tk_qpanel_run_portable(const tk_qpanel_source *src, size_t rows, const void *xq, size_t x_row_bytes, size_t m,
+                            size_t k, float *y, size_t ldy, void *scratch);
+void tk_qpanel_run_vnni(const tk_qpanel_source *src, size_t rows, const void *xq, size_t x_row_bytes, size_t m,
+                        size_t k, float *y, size_t ldy, void *scratch);
 
 #endif

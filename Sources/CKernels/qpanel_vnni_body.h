@@ -41,22 +41,36 @@ void tk_qpanel_quantize_vnni(const float *x, void *out, size_t k) {
     }
 }
 
-// Packs weight rows r0 … r0+16 (zeros past `rows`) of a 32-block type into a panel.
-TK_QINLINE void tk_qpanel_pack_b32(int32_t type, const uint8_t *w, size_t w_row_bytes, size_t rows, size_t r0,
-                                   size_t nsub, uint8_t *panel) {
+// The 32 unsigned codes of sub-block s of row r of a 32-value-block source, and their scale.
+TK_QINLINE __m256i tk_qpanel_codes32(const tk_qpanel_source *src, int32_t type, size_t k, size_t r, size_t s, float *scale) {
+    const uint8_t *row = src->w + r * src->row_bytes;
+    if (type == TK_QPANEL_INT8) {
+        *scale = src->scales[r] * (1.0f / 127.0f);
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(row + 32 * s)), _mm256_set1_epi8((char)0x80));
+    }
+    if (type == TK_QPANEL_FOURBIT) {
+        *scale = src->absmax[(r * k + 32 * s) / src->block_size] * (1.0f / 127.0f);
+        const __m128i bytes = _mm_loadu_si128((const __m128i *)(row + 16 * s)), low4 = _mm_set1_epi8(0x0F);
+        const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low4), lo = _mm_and_si128(bytes, low4);
+        const __m128i table = _mm_loadu_si128((const __m128i *)src->table127);
+        return _mm256_set_m128i(_mm_shuffle_epi8(table, _mm_unpackhi_epi8(hi, lo)), _mm_shuffle_epi8(table, _mm_unpacklo_epi8(hi, lo)));
+    }
+    __m256i q = tk_q_block32(type, row, s, scale);
+    return type == 8 ? _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)) : q;
+}
+
+// Packs weight rows r0 … r0+16 (zeros past `rows`) of a 32-value-block source into a panel.
+TK_QINLINE void tk_qpanel_pack_b32(const tk_qpanel_source *src, int32_t type, size_t rows, size_t r0, size_t k, uint8_t *panel) {
     const __m512i gather = _mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120);
     const __m512 zero_point = _mm512_set1_ps((float)tk_qpanel_zero(type));
     int32_t codes[16 * 8] __attribute__((aligned(64)));
     float scales[16] __attribute__((aligned(64)));
     const size_t nr = rows - r0 < 16 ? rows - r0 : 16;
     if (nr < 16) { memset(codes, 0, sizeof codes); memset(scales, 0, sizeof scales); }
-    for (size_t s = 0; s < nsub; s++) {
+    for (size_t s = 0; s < k / 32; s++) {
         uint8_t *block = panel + s * tk_qpanel_sub_bytes(32);
-        for (size_t r = 0; r < nr; r++) {
-            __m256i q = tk_q_block32(type, w + (r0 + r) * w_row_bytes, s, &scales[r]);
-            if (type == 8) q = _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80));
-            _mm256_store_si256((__m256i *)(codes + 8 * r), q);
-        }
+        for (size_t r = 0; r < nr; r++)
+            _mm256_store_si256((__m256i *)(codes + 8 * r), tk_qpanel_codes32(src, type, k, r0 + r, s, &scales[r]));
         for (int g = 0; g < 8; g++)
             _mm512_storeu_si512((void *)(block + 64 * g), _mm512_i32gather_epi32(gather, codes + g, 4));
         __m512 scale = _mm512_load_ps(scales);
@@ -112,8 +126,7 @@ TK_QINLINE void tk_qpanel_decode_q6k(const uint8_t *row, size_t b, uint8_t *q, f
 // Packs weight rows r0 … r0+16 (zeros past `rows`) of a 256-block type (Q4_K, Q5_K, Q6_K) into a
 // panel: each row block is decoded to codes in value order, then the 16 rows' codes are
 // interleaved four at a time.
-TK_QINLINE void tk_qpanel_pack_b256(int32_t type, const uint8_t *w, size_t w_row_bytes, size_t rows, size_t r0,
-                                    size_t k, uint8_t *panel) {
+TK_QINLINE void tk_qpanel_pack_b256(const tk_qpanel_source *src, int32_t type, size_t rows, size_t r0, size_t k, uint8_t *panel) {
     const size_t sub = tk_qpanel_sub(type), subs = 256 / sub, sub_bytes = tk_qpanel_sub_bytes(sub);
     const __m512i gather = _mm512_setr_epi32(0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960);
     int32_t codes[16 * 64] __attribute__((aligned(64)));
@@ -122,7 +135,7 @@ TK_QINLINE void tk_qpanel_pack_b256(int32_t type, const uint8_t *w, size_t w_row
     if (nr < 16) { memset(codes, 0, sizeof codes); memset(scales, 0, sizeof scales); memset(mins, 0, sizeof mins); }
     for (size_t b = 0; b < k / 256; b++) {
         for (size_t r = 0; r < nr; r++) {
-            const uint8_t *row = w + (r0 + r) * w_row_bytes;
+            const uint8_t *row = src->w + (r0 + r) * src->row_bytes;
             if (type == 14) tk_qpanel_decode_q6k(row, b, (uint8_t *)(codes + 64 * r), scales, mins, r);
             else tk_qpanel_decode_k45(type, row, b, (uint8_t *)(codes + 64 * r), scales, mins, r);
         }
@@ -200,30 +213,31 @@ TK_QINLINE void tk_qpanel_rows(const uint8_t *panel, size_t nsub, const int sub,
 }
 
 // Packs the panel of rows r0 … r0+16 into `panel`.
-TK_QINLINE void tk_qpanel_pack(int32_t type, const uint8_t *w, size_t w_row_bytes, size_t rows, size_t r0, size_t k, uint8_t *panel) {
-    switch (type) {
-    case 2: tk_qpanel_pack_b32(2, w, w_row_bytes, rows, r0, k / 32, panel); break;
-    case 6: tk_qpanel_pack_b32(6, w, w_row_bytes, rows, r0, k / 32, panel); break;
-    case 8: tk_qpanel_pack_b32(8, w, w_row_bytes, rows, r0, k / 32, panel); break;
-    case 12: tk_qpanel_pack_b256(12, w, w_row_bytes, rows, r0, k, panel); break;
-    case 13: tk_qpanel_pack_b256(13, w, w_row_bytes, rows, r0, k, panel); break;
-    default: tk_qpanel_pack_b256(14, w, w_row_bytes, rows, r0, k, panel); break;
+TK_QINLINE void tk_qpanel_pack(const tk_qpanel_source *src, size_t rows, size_t r0, size_t k, uint8_t *panel) {
+    switch (src->type) {
+    case 2: tk_qpanel_pack_b32(src, 2, rows, r0, k, panel); break;
+    case 6: tk_qpanel_pack_b32(src, 6, rows, r0, k, panel); break;
+    case 8: tk_qpanel_pack_b32(src, 8, rows, r0, k, panel); break;
+    case TK_QPANEL_FOURBIT: tk_qpanel_pack_b32(src, TK_QPANEL_FOURBIT, rows, r0, k, panel); break;
+    case TK_QPANEL_INT8: tk_qpanel_pack_b32(src, TK_QPANEL_INT8, rows, r0, k, panel); break;
+    case 12: tk_qpanel_pack_b256(src, 12, rows, r0, k, panel); break;
+    case 13: tk_qpanel_pack_b256(src, 13, rows, r0, k, panel); break;
+    default: tk_qpanel_pack_b256(src, 14, rows, r0, k, panel); break;
     }
 }
 
 // Up to TK_QPANEL_GROUP panels (64 weight rows) are packed at a time; activation rows are then
 // taken in chunks of about 768 KB, each chunk meeting every panel of the group while it is in L2.
-void tk_qpanel_matmul_vnni(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
-                           size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch) {
-    const size_t sub = tk_qpanel_sub(type), nsub = k / sub, panel_bytes = nsub * tk_qpanel_sub_bytes(sub);
-    const int32_t zero = tk_qpanel_zero(type);
-    const uint8_t *wb = (const uint8_t *)w, *xb = (const uint8_t *)xq;
+void tk_qpanel_run_vnni(const tk_qpanel_source *src, size_t rows, const void *xq, size_t x_row_bytes, size_t m,
+                        size_t k, float *y, size_t ldy, void *scratch) {
+    const size_t sub = tk_qpanel_sub(src->type), nsub = k / sub, panel_bytes = nsub * tk_qpanel_sub_bytes(sub);
+    const int32_t zero = tk_qpanel_zero(src->type);
+    const uint8_t *xb = (const uint8_t *)xq;
     size_t chunk = (786432 / x_row_bytes) & ~(size_t)7;
     if (chunk < 8) chunk = 8;
     for (size_t g0 = 0; g0 < rows; g0 += 16 * TK_QPANEL_GROUP) {
         const size_t g1 = g0 + 16 * TK_QPANEL_GROUP < rows ? g0 + 16 * TK_QPANEL_GROUP : rows;
-        for (size_t r0 = g0; r0 < g1; r0 += 16)
-            tk_qpanel_pack(type, wb, w_row_bytes, rows, r0, k, (uint8_t *)scratch + (r0 - g0) / 16 * panel_bytes);
+        for (size_t r0 = g0; r0 < g1; r0 += 16) tk_qpanel_pack(src, rows, r0, k, (uint8_t *)scratch + (r0 - g0) / 16 * panel_bytes);
         for (size_t i0 = 0; i0 < m; i0 += chunk) {
             const size_t mi = m - i0 < chunk ? m - i0 : chunk;
             for (size_t r0 = g0; r0 < g1; r0 += 16) {

@@ -10,7 +10,7 @@ import XCTest
 /// ``QuantizedProductKernelTests``), with 32-value activation blocks for every weight type.
 extension QuantizedProductKernelTests {
     /// The product through the Swift entry point (threads over panels of 16 weight rows).
-    private func panelProduct(_ q: QuantizedMatrix, x: [Float], m: Int) -> [Float] {
+    private func panelProduct(_ q: some RowDecodableMatrix, x: [Float], m: Int) -> [Float] {
         var y = [Float](repeating: .nan, count: m * q.rows)
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { IntegerPanelProduct.multiply(x: xp.baseAddress!, rows: m, weight: q, y: $0.baseAddress!) }
@@ -103,5 +103,40 @@ extension QuantizedProductKernelTests {
             tk_disable_vnni(0)
             XCTAssertLessThan(maxAbsoluteError(vnni, portable), 1e-5 * (portable.map(abs).max() ?? 0) + 1e-30, "\(type)")
         }
+    }
+
+    /// LLM.int8 weights as they dequantize; NF4/FP4 weights with their 16 values rounded to 127ths
+    /// of the block absmax (the reference is built from the codes), for blocks of 32–256 values.
+    func testPanelProductsOfBitsAndBytesWeights() throws {
+        try forEachBuild { build in
+            for (n, k) in [(19, 96), (32, 256)] {
+                let w = try Int8Matrix(quantizing: randomActivations(n * k, seed: 41, scale: 0.3), rows: n, columns: k)
+                XCTAssertTrue(IntegerPanelProduct.supports(w))
+                for m in [3, 9] {
+                    let x = randomActivations(m * k, seed: UInt64(42 + m))
+                    checkProduct(panelProduct(w, x: x, m: m), dense: w.dequantized(), rows: n, columns: k, blockSize: 32, x: x, m: m,
+                                 "\(build) int8 \(n)x\(k) m=\(m)")
+                }
+            }
+            for (type, blockSize, n, k) in [(FourBitType.nf4, 64, 21, 192), (.fp4, 32, 16, 96), (.nf4, 256, 5, 512)] {
+                let w = try FourBitMatrix(quantizing: randomActivations(n * k, seed: 43, scale: 0.5), rows: n, columns: k,
+                                          type: type, blockSize: blockSize)
+                XCTAssertTrue(IntegerPanelProduct.supports(w))
+                let table = type.codeValues.map { Double(($0 * 127).rounded(.toNearestOrEven)) / 127 }
+                let rounded = (0..<(n * k)).map { i -> Float in
+                    let byte = w.packed[i / 2], code = i % 2 == 0 ? byte >> 4 : byte & 0x0F
+                    return Float(table[Int(code)] * Double(w.absmax[i / blockSize]))
+                }
+                XCTAssertLessThan(maxAbsoluteError(rounded, w.dequantized()), (w.absmax.max() ?? 0) / 254 * 1.0001)
+                for m in [1, 10] {
+                    let x = randomActivations(m * k, seed: UInt64(44 + m))
+                    checkProduct(panelProduct(w, x: x, m: m), dense: rounded, rows: n, columns: k, blockSize: 32, x: x, m: m,
+                                 "\(build) \(type) bs=\(blockSize) m=\(m)")
+                }
+            }
+        }
+        let straddling = try FourBitMatrix(quantizing: randomActivations(3 * 96, seed: 45), rows: 3, columns: 96, blockSize: 64)
+        XCTAssertFalse(IntegerPanelProduct.supports(straddling))
+        XCTAssertFalse(IntegerPanelProduct.supports(try Int8Matrix(quantizing: randomActivations(3 * 40, seed: 46), rows: 3, columns: 40)))
     }
 }

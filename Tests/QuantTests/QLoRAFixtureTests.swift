@@ -1,7 +1,7 @@
 import Foundation
 import Model
 import PEFT
-import Quant
+@testable import Quant
 import Tensor
 import TestSupport
 import Train
@@ -16,6 +16,11 @@ final class QLoRAFixtureTests: XCTestCase {
     private struct Run: Decodable { let input_ids: [[Int]]; let labels: [[Int]] }
 
     func testLoRAOverNF4MatchesPeftOverBitsAndBytes() throws {
+        try QuantizedProductKernel.withKernel(.decodedTiles) { try checkAgainstPeft() }
+    }
+
+    /// bitsandbytes multiplies with the dequantized weights; so does Tailor with decoded tiles.
+    private func checkAgainstPeft() throws {
         let model = try LanguageModel.loadModel(from: Fixtures.url("QuantTests", "bnb-llama-nf4"))
         try Adapters.load(from: folder.appendingPathComponent("adapter"), into: model)
         Adapters.makeTrainable(in: model)
@@ -48,5 +53,31 @@ final class QLoRAFixtureTests: XCTestCase {
         let adapted = model.namedModules().compactMap { $0.module as? LoRALinear }
         XCTAssertEqual(adapted.count, 14)
         XCTAssertTrue(adapted.allSatisfy { $0.base is NF4Linear })
+    }
+
+    /// With the default products — integer panels on a CPU with AVX-512 VNNI, which round the
+    /// activations to 8 bits per 32 values and the NF4 values to 127ths of their block's absmax —
+    /// the logits stay within 3% of their range of bitsandbytes' (this two-layer model of width 64
+    /// sums only two 32-value blocks per product, so its roundings average out little; 2.1% when
+    /// measured) and the loss within 0.1%.
+    func testDefaultProductsStayCloseToBitsAndBytes() throws {
+        let model = try LanguageModel.loadModel(from: Fixtures.url("QuantTests", "bnb-llama-nf4"))
+        try Adapters.load(from: folder.appendingPathComponent("adapter"), into: model)
+        let run = try JSONDecoder().decode(Run.self, from: Data(contentsOf: folder.appendingPathComponent("run.json")))
+        let expected = try SafetensorsFile(contentsOf: folder.appendingPathComponent("peft_bnb.safetensors"))
+        let batch = TrainingBatch(inputIDs: run.input_ids.flatMap { $0 }, labels: run.labels.flatMap { $0 },
+                                  batchSize: run.input_ids.count)
+        let want = try expected.tensor(named: "logits").scalars
+        let logits = try GradientMode.withoutGradients { try model.forward(batch.modelInput(logits: .all)).scalars }
+        let range = Double(want.max()! - want.min()!)
+        XCTAssertLessThan(Double(maxAbsoluteError(logits, want)), 0.03 * range, "logits")
+        let (rows, targets) = batch.nextTokenTargets
+        let loss = try GradientMode.withoutGradients {
+            Tensor.crossEntropy(logits: try model.forward(batch.modelInput(logits: .rows(rows))),
+                                targets: targets.map(Int32.init)).item
+        }
+        let wantLoss = try expected.tensor(named: "loss").item
+        XCTAssertEqual(loss, wantLoss, accuracy: 1e-3 * abs(wantLoss), "mean next-token loss")
+        if IntegerPanelProduct.isFast { XCTAssertNotEqual(logits, want, "the panels round") }
     }
 }

@@ -108,7 +108,7 @@ void tk_quantize_q8_256(const float *x, void *out, size_t n);
 // 256-blocks), w_row_bytes apart; X as m rows of k values quantized as above, x_row_bytes apart.
 void tk_qmatmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
                 size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy);
-// Panel products: the same product for many activation rows (prefill, training). Each group of 16
+// Panel products: quantized products for many activation rows (prefill, training). Each group of 16
 // weight rows is decoded once into a panel of unsigned 8-bit codes interleaved four columns at a
 // time, with a Float32 scale and minimum per row and sub-block (32 values; 16 for Q6_K), and
 // multiplied with every activation row by integer multiply-adds (AVX-512 VNNI `vpdpbusd` when
@@ -126,6 +126,15 @@ size_t tk_qpanel_scratch_bytes(int32_t type, size_t k);
 // rows x_row_bytes apart; scratch holds tk_qpanel_scratch_bytes(type, k) bytes, 64-byte aligned.
 void tk_qpanel_matmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
                       size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch);
+// The same for bitsandbytes 4-bit rows (laid out as for tk_fourbit_matmul; block_size divides k),
+// each table value rounded to 127ths — W[r][c] ≈ round(127·table[code])·absmax/127, at most
+// absmax/254 from the dequantized weight — and for LLM.int8 rows (W[r][c] = code·scale[r]/127,
+// exactly). k is a multiple of 32; scratch holds tk_qpanel_scratch_bytes(8, k) bytes.
+void tk_qpanel_matmul_fourbit(const uint8_t *codes, const float *absmax, const float *table, size_t block_size,
+                              size_t rows, size_t k, const void *xq, size_t x_row_bytes, size_t m, float *y, size_t ldy,
+                              void *scratch);
+void tk_qpanel_matmul_int8(const int8_t *codes, const float *scales, size_t rows, size_t k, const void *xq,
+                           size_t x_row_bytes, size_t m, float *y, size_t ldy, void *scratch);
 // y[i·ldy + r] = Σ_c W[r][c]·x[i][c] for r < rows, i < m, x [m][columns] Float32, W in bitsandbytes'
 // 4-bit layout: codes (two a byte, even element high) of `rows` rows, W[r][c] = table[code]·absmax of
 // its block; blocks of block_size elements (a multiple of 16 dividing columns) run along the rows.

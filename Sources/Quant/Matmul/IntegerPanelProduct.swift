@@ -2,24 +2,34 @@ import CKernels
 import Foundation
 import Tensor
 
-/// y = x·Wᵀ for many rows of x (prefill, training) on the blocks of a ``QuantizedMatrix``, in
-/// integers: each row of x is quantized to 8 bits per 32 values (as ``IntegerBlockProduct`` does),
-/// each group of 16 rows of W is decoded once into a panel of 8-bit codes with a scale per row and
-/// sub-block, and the panel meets every row of x in AVX-512 VNNI multiply-adds (`tk_qpanel_matmul`).
+/// y = x·Wᵀ for many rows of x (prefill, training) in integers: each row of x is quantized to 8
+/// bits per 32 values (as ``IntegerBlockProduct`` does), each group of 16 rows of W is decoded once
+/// into a panel of 8-bit codes with a scale per row and sub-block, and the panel meets every row of
+/// x in AVX-512 VNNI multiply-adds (`tk_qpanel_matmul`, `_fourbit`, `_int8`).
 ///
-/// The error against the exact product with the dequantized weight is the activation rounding
-/// only, as for ``IntegerBlockProduct``, with 32-value activation blocks for every type.
+/// W is a ``QuantizedMatrix`` (Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K), an ``Int8Matrix`` or a
+/// ``FourBitMatrix`` whose blocks do not straddle rows. GGML and LLM.int8 weights are used as they
+/// dequantize, so the error against the exact product is the activation rounding only (as for
+/// ``IntegerBlockProduct``); a 4-bit weight's 16 values are also rounded to 127ths of the block's
+/// absmax, which moves each weight by at most absmax / 254.
 enum IntegerPanelProduct {
-    /// Whether the panel products take `w` (Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K).
-    static func supports(_ w: QuantizedMatrix) -> Bool { tk_qpanel_scratch_bytes(Int32(w.type.rawValue), w.columns) > 0 }
+    /// Whether the panel products take `w`.
+    static func supports(_ w: some RowDecodableMatrix) -> Bool {
+        switch w {
+        case let q as QuantizedMatrix: return tk_qpanel_scratch_bytes(Int32(q.type.rawValue), q.columns) > 0
+        case let q as FourBitMatrix: return q.columns % 32 == 0 && q.columns % q.blockSize == 0
+        case let q as Int8Matrix: return q.columns % 32 == 0
+        default: return false
+        }
+    }
 
     /// Whether this CPU runs the panel products' VNNI build; without it the portable build computes
     /// the same sums slowly, so the linear op only chooses the panels when this is true.
     static var isFast: Bool { tk_uses_vnni() == 1 }
 
-    /// y[rows, Out] = x[rows, In]·Wᵀ for a W the panel products take. Workers take disjoint groups
-    /// of 16 rows of W, hence disjoint columns of y.
-    static func multiply(x: UnsafePointer<Float>, rows m: Int, weight w: QuantizedMatrix, y: UnsafeMutablePointer<Float>) {
+    /// y[rows, Out] = x[rows, In]·Wᵀ for a W ``supports(_:)`` takes. Workers take disjoint groups of
+    /// 16 rows of W, hence disjoint columns of y.
+    static func multiply(x: UnsafePointer<Float>, rows m: Int, weight w: some RowDecodableMatrix, y: UnsafeMutablePointer<Float>) {
         guard m > 0 else { return }
         let k = w.columns, n = w.rows, xRowBytes = tk_qpanel_x_row_bytes(k)
         let xq = UnsafeMutableRawPointer.allocate(byteCount: m * xRowBytes, alignment: 64)
@@ -27,13 +37,44 @@ enum IntegerPanelProduct {
         Parallel.forRanges(m, minimumChunk: Swift.max(1, 32_768 / Swift.max(1, k))) { range in
             for r in range { tk_qpanel_quantize(x + r * k, xq + r * xRowBytes, k) }
         }
-        let type = Int32(w.type.rawValue), rowBytes = w.rowBytes, base = w.base
-        let scratchBytes = tk_qpanel_scratch_bytes(type, k), panels = (n + 15) / 16
-        Parallel.forRanges(panels, piecesPerWorker: 2) { range in
+        switch w {
+        case let q as QuantizedMatrix:
+            let type = Int32(q.type.rawValue), rowBytes = q.rowBytes, base = q.base
+            forEachPanelRange(rows: n, scratchBytes: tk_qpanel_scratch_bytes(type, k)) { r0, r1, scratch in
+                tk_qpanel_matmul(type, base + r0 * rowBytes, rowBytes, r1 - r0, xq, xRowBytes, m, k, y + r0, n, scratch)
+            }
+        case let q as FourBitMatrix:
+            let table = q.type.codeValues, rowBlocks = k / q.blockSize
+            q.packed.withUnsafeBufferPointer { codes in
+                q.absmax.withUnsafeBufferPointer { absmax in
+                    table.withUnsafeBufferPointer { table in
+                        forEachPanelRange(rows: n, scratchBytes: tk_qpanel_scratch_bytes(8, k)) { r0, r1, scratch in
+                            tk_qpanel_matmul_fourbit(codes.baseAddress! + r0 * k / 2, absmax.baseAddress! + r0 * rowBlocks, table.baseAddress!,
+                                                     q.blockSize, r1 - r0, k, xq, xRowBytes, m, y + r0, n, scratch)
+                        }
+                    }
+                }
+            }
+        case let q as Int8Matrix:
+            q.codes.withUnsafeBufferPointer { codes in
+                q.rowScales.withUnsafeBufferPointer { scales in
+                    forEachPanelRange(rows: n, scratchBytes: tk_qpanel_scratch_bytes(8, k)) { r0, r1, scratch in
+                        tk_qpanel_matmul_int8(codes.baseAddress! + r0 * k, scales.baseAddress! + r0, r1 - r0, k, xq, xRowBytes, m, y + r0, n, scratch)
+                    }
+                }
+            }
+        default:
+            preconditionFailure("IntegerPanelProduct.multiply: \(type(of: w)) is not a panel format; check supports(_:) first")
+        }
+    }
+
+    /// Calls `body(r0, r1, scratch)` on the workers for disjoint ranges of W's rows, cut at
+    /// multiples of 16, each with its own 64-byte-aligned scratch of `scratchBytes`.
+    private static func forEachPanelRange(rows n: Int, scratchBytes: Int, _ body: (Int, Int, UnsafeMutableRawPointer) -> Void) {
+        Parallel.forRanges((n + 15) / 16, piecesPerWorker: 2) { range in
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
             defer { scratch.deallocate() }
-            let r0 = 16 * range.lowerBound, r1 = Swift.min(n, 16 * range.upperBound)
-            tk_qpanel_matmul(type, base + r0 * rowBytes, rowBytes, r1 - r0, xq, xRowBytes, m, k, y + r0, n, scratch)
+            body(16 * range.lowerBound, Swift.min(n, 16 * range.upperBound), scratch)
         }
     }
 }

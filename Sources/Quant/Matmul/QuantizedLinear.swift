@@ -5,9 +5,10 @@ import Tensor
 public enum QuantizedProductKernel: Sendable, Equatable {
     /// Block kernels (``blocks``) for products of up to ``QuantizedProductKernel/blockKernelMaximumRows``
     /// input rows — decoding, small batches. Above that, integer panels (``panels``) on CPUs with
-    /// AVX-512 VNNI for the GGML types they take, else decoded tiles (``decodedTiles``), where BLAS
-    /// on Float32 tiles is faster on AVX2. The environment variable `TAILOR_QUANTIZED_PRODUCT`
-    /// (`blocks`, `panels` or `tiles`, read once) makes it mean that kernel instead, for benchmarks.
+    /// AVX-512 VNNI for the formats they take, else decoded tiles (``decodedTiles``), where BLAS
+    /// on Float32 tiles is faster on AVX2. ``withKernel(_:_:)`` makes it mean one kernel within a
+    /// scope; so does the environment variable `TAILOR_QUANTIZED_PRODUCT` (`blocks`, `panels` or
+    /// `tiles`, read once) for the whole process, for benchmarks.
     case automatic
     /// The kernels that work on the stored blocks, for every row count: integer block products
     /// (activations quantized to 8 bits per block) for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; weights
@@ -16,7 +17,8 @@ public enum QuantizedProductKernel: Sendable, Equatable {
     case blocks
     /// Integer panel products (``IntegerPanelProduct``: activations quantized to 8 bits per 32
     /// values, 16 weight rows decoded at a time to 8-bit codes) for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K,
-    /// Q6_K, for every row count; decoded tiles for every other format. Fast only with AVX-512 VNNI.
+    /// Q6_K, LLM.int8 and NF4/FP4 (their values rounded to 127ths of the block absmax), for every
+    /// row count; decoded tiles for every other format. Fast only with AVX-512 VNNI.
     case panels
     /// Decode tiles of W to Float32 and multiply them with BLAS: equal to the dense product with
     /// the dequantized weight up to summation order.
@@ -38,13 +40,23 @@ public enum QuantizedProductKernel: Sendable, Equatable {
         }
     }()
 
+    /// What ``automatic`` means inside ``withKernel(_:_:)`` (nil outside).
+    @TaskLocal static var scopedChoice: QuantizedProductKernel?
+
+    /// Runs `body` with every ``automatic`` quantized product in it (on this task or thread) using
+    /// `kernel` instead — `.decodedTiles` for products equal to the dense ones with the dequantized
+    /// weights, as bitsandbytes and transformers compute them; `.automatic` restores the default.
+    public static func withKernel<R>(_ kernel: QuantizedProductKernel, _ body: () throws -> R) rethrows -> R {
+        try $scopedChoice.withValue(kernel == .automatic ? nil : kernel) { try body() }
+    }
+
     /// The kernel a product of `rows` input rows uses: ``blocks``, ``panels`` or ``decodedTiles``
     /// (the caller falls back to decoded tiles for a weight the chosen kernel does not take).
     func resolved(rows: Int) -> QuantizedProductKernel {
         switch self {
         case .blocks, .panels, .decodedTiles: return self
         case .automatic:
-            if let choice = Self.environmentChoice { return choice }
+            if let choice = Self.scopedChoice ?? Self.environmentChoice { return choice }
             if rows <= Self.blockKernelMaximumRows { return .blocks }
             return IntegerPanelProduct.isFast ? .panels : .decodedTiles
         }
@@ -62,8 +74,9 @@ public enum QuantizedProductKernel: Sendable, Equatable {
 /// (``IntegerBlockProduct``); NF4/FP4 and LLM.int8 weights are decoded in registers and multiplied
 /// with the Float32 activations directly (``BitsAndBytesProduct``), exact up to summation order.
 /// With ``QuantizedProductKernel/panels`` (and ``QuantizedProductKernel/automatic`` for many rows on
-/// a CPU with AVX-512 VNNI) GGML weights are multiplied as integer panels (``IntegerPanelProduct``),
-/// with the same activation-rounding error. Otherwise W is decoded to Float32 and multiplied with BLAS, so results equal the dense product up
+/// a CPU with AVX-512 VNNI) weights are multiplied as integer panels (``IntegerPanelProduct``), with
+/// the same activation-rounding error (and, for NF4/FP4, weights rounded to 127ths of their block's
+/// absmax). Otherwise W is decoded to Float32 and multiplied with BLAS, so results equal the dense product up
 /// to summation order: for few input rows each worker decodes a small tile (sized to stay in L2)
 /// and multiplies it (`sgemm`, or `sgemv` for a single row); for many (prefill, training) all
 /// workers decode a chunk of up to 16 MB of W together and one sgemm split over the cores multiplies it.
@@ -107,8 +120,8 @@ enum QuantizedProduct {
     static func forward(x: UnsafePointer<Float>, rows: Int, weight w: some RowDecodableMatrix, bias: Tensor?,
                         kernel: QuantizedProductKernel = .automatic, y: UnsafeMutablePointer<Float>) {
         let resolved = kernel.resolved(rows: rows), useBlockKernels = resolved == .blocks
-        if resolved == .panels, let q = w as? QuantizedMatrix, IntegerPanelProduct.supports(q) {
-            IntegerPanelProduct.multiply(x: x, rows: rows, weight: q, y: y)
+        if resolved == .panels, IntegerPanelProduct.supports(w) {
+            IntegerPanelProduct.multiply(x: x, rows: rows, weight: w, y: y)
         } else if useBlockKernels, let q = w as? QuantizedMatrix, let format = IntegerBlockProduct.activationFormat(for: q.type) {
             IntegerBlockProduct.multiply(x: x, rows: rows, weight: q, format: format, y: y)
         } else if useBlockKernels, let q = w as? Int8Matrix {
