@@ -16,6 +16,10 @@ final class KeepQuantizedTests: XCTestCase {
             let quantized = try LanguageModel.loadModel(from: gguf(name), keepQuantized: true)
             let kinds = quantized.namedModules().map { type(of: $0.module) }
             XCTAssertTrue(kinds.contains { $0 == QuantizedLinear.self }, "\(name) keeps quantized linears")
+            // q/k stay quantized too, llama's with their rows moved out of llama.cpp's rotary order.
+            let attention = quantized.namedModules().filter { $0.name.hasSuffix("q_proj") || $0.name.hasSuffix("k_proj") }
+            XCTAssertFalse(attention.isEmpty)
+            XCTAssertTrue(attention.allSatisfy { $0.module is QuantizedLinear }, "\(name): q/k quantized")
             let v = dense.description.vocabularySize
             let ids = (0..<10).map { ($0 * 7 + 3) % v }
             let a = try dense.forward(ModelInput(tokens: ids)).scalars

@@ -73,13 +73,18 @@ public struct GGUFWeightArchive: WeightArchive {
 }
 
 extension GGUFWeightArchive: QuantizedWeightArchive {
-    /// A 2-D weight stored in a block format (or F16/BF16) and needing no layout change, as a
-    /// zero-copy view into the mapped file; nil for F32, 1-D, permuted or transposed tensors.
+    /// A 2-D weight stored in a block format (or F16/BF16): a zero-copy view into the mapped file,
+    /// or for a `llama` q/k projection a copy with its rows in Hugging Face's rotary order (the
+    /// file's pages dropped again); nil for F32, 1-D or transposed tensors.
     public func quantizedMatrix(named name: String) throws -> QuantizedMatrix? {
-        guard let source = sources[name], source.transform == .none else { return nil }
+        guard let source = sources[name], source.transform != .transpose else { return nil }
         let info = try file.tensorInfo(named: source.gguf)
         guard info.type != .f32, info.shape.count == 2 else { return nil }
         let (bytes, owner) = file.retainedRawBytes(of: info)
-        return try QuantizedMatrix(type: info.type, rows: info.shape[0], columns: info.shape[1], bytes: bytes, owner: owner)
+        let stored = try QuantizedMatrix(type: info.type, rows: info.shape[0], columns: info.shape[1], bytes: bytes, owner: owner)
+        guard case .unpermuteRotaryRows(let heads) = source.transform else { return stored }
+        let rearranged = try WeightLayout.unpermuteRotaryRows(stored, heads: heads, name: source.gguf)
+        stored.releaseResidentPages()
+        return rearranged
     }
 }

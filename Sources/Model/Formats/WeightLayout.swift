@@ -1,3 +1,4 @@
+import Quant
 import Tensor
 
 /// Layout changes applied to weights while loading (new tensors; inputs are not modified).
@@ -19,26 +20,50 @@ enum WeightLayout {
 
     /// Moves each head's rows between the interleaved-pairs order and the contiguous-halves order.
     private static func rearrangeRotaryRows(_ tensor: Tensor, heads: Int, name: String, toHalves: Bool) throws(GGUFError) -> Tensor {
-        let rows = tensor.shape.first ?? 0
-        guard heads > 0, rows % (2 * heads) == 0, tensor.rank <= 2 else {
+        guard tensor.rank <= 2 else {
             throw .invalidTensorInfo(tensor: name, reason: "shape \(tensor.shape) cannot be split into \(heads) rotary heads")
         }
-        let columns = tensor.rank == 2 ? tensor.shape[1] : 1
-        let half = rows / heads / 2
+        let rows = tensor.shape.first ?? 0, columns = tensor.rank == 2 ? tensor.shape[1] : 1
+        let moves = try rotaryRowMoves(rows: rows, heads: heads, name: name, toHalves: toHalves)
         return tensor.withUnsafeBufferPointer { source in
             Tensor.build(tensor.shape) { out in
                 guard let src = source.baseAddress, let dst = out.baseAddress else { return }
-                for h in 0..<heads {
-                    for i in 0..<half {
-                        for j in 0..<2 {
-                            let interleaved = h * 2 * half + 2 * i + j, halves = h * 2 * half + j * half + i
-                            let (from, to) = toHalves ? (interleaved, halves) : (halves, interleaved)
-                            (dst + to * columns).update(from: src + from * columns, count: columns)
-                        }
-                    }
+                for (from, to) in moves { (dst + to * columns).update(from: src + from * columns, count: columns) }
+            }
+        }
+    }
+
+    /// Undoes llama.cpp's rotary permutation of a q/k projection kept in a block format: whole rows
+    /// of blocks move, so the weights stay as stored, in a new owned matrix.
+    static func unpermuteRotaryRows(_ matrix: QuantizedMatrix, heads: Int, name: String) throws -> QuantizedMatrix {
+        let moves = try rotaryRowMoves(rows: matrix.rows, heads: heads, name: name, toHalves: true)
+        let rowBytes = matrix.rowBytes
+        let stored = matrix.withUnsafeBytes { [UInt8]($0.prefix(matrix.byteCount)) }
+        var rearranged = [UInt8](repeating: 0, count: stored.count)
+        for (from, to) in moves {
+            rearranged.replaceSubrange((to * rowBytes)..<((to + 1) * rowBytes), with: stored[(from * rowBytes)..<((from + 1) * rowBytes)])
+        }
+        return try QuantizedMatrix(type: matrix.type, rows: matrix.rows, columns: matrix.columns, copying: rearranged)
+    }
+
+    /// The row moves (stored → Hugging Face with `toHalves`, else back) of a q/k projection of
+    /// `rows` rows and `heads` heads: within head h, row h·2d + 2i + j and row h·2d + j·d + i.
+    private static func rotaryRowMoves(rows: Int, heads: Int, name: String, toHalves: Bool) throws(GGUFError) -> [(from: Int, to: Int)] {
+        guard heads > 0, rows % (2 * heads) == 0 else {
+            throw .invalidTensorInfo(tensor: name, reason: "\(rows) rows cannot be split into \(heads) rotary heads")
+        }
+        let half = rows / heads / 2
+        var moves: [(from: Int, to: Int)] = []
+        moves.reserveCapacity(rows)
+        for h in 0..<heads {
+            for i in 0..<half {
+                for j in 0..<2 {
+                    let interleaved = h * 2 * half + 2 * i + j, halves = h * 2 * half + j * half + i
+                    moves.append(toHalves ? (interleaved, halves) : (halves, interleaved))
                 }
             }
         }
+        return moves
     }
 
     /// The transpose of a rank-2 tensor, copied in cache-friendly tiles.

@@ -55,6 +55,11 @@ public struct QuantizedMatrix: @unchecked Sendable {
         }
     }
 
+    /// Calls `body` with the stored blocks (``byteCount`` bytes, rows of ``rowBytes``).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: byteCount))
+    }
+
     /// Bytes held (the file size of the weights).
     public var byteCount: Int { rows * rowBytes }
 
