@@ -62,12 +62,24 @@ static float tk_qpanel_half(const uint8_t *p) {
 
 void tk_qpanel_decode_sub(const tk_qpanel_source *src, size_t k, size_t r, size_t s, uint8_t *q, float *scale, float *min) {
     const int32_t type = src->type;
-    const uint8_t *row = src->w + r * src->row_bytes;
+    const uint8_t *row = src->w ? src->w + r * src->row_bytes : NULL;
     switch (type) {
     case TK_QPANEL_FOURBIT: {  // two codes a byte, the even element in the high nibble
         const uint8_t *p = row + 16 * s;
         for (int j = 0; j < 16; j++) { q[2 * j] = src->table127[p[j] >> 4]; q[2 * j + 1] = src->table127[p[j] & 0x0F]; }
         *scale = src->absmax[(r * k + 32 * s) / src->block_size] * (1.0f / 127.0f);
+        break;
+    }
+    case TK_QPANEL_F32T: {  // column r of the Float32 matrix, rows 32s … 32s+32, rounded to 8 bits
+        const float *column = src->f32 + 32 * s * src->ld + r;
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(column[i * src->ld]));
+        const float inverse = amax > 0 ? 127.0f / amax : 0.0f;
+        for (int i = 0; i < 32; i++) {
+            float v = fminf(fmaxf(__builtin_rintf(column[i * src->ld] * inverse), -127.0f), 127.0f);
+            q[i] = (uint8_t)((int)v + 128);
+        }
+        *scale = amax / 127.0f;
         break;
     }
     case TK_QPANEL_INT8: {  // codes shifted to 0…255, W = code·scale/127
@@ -174,7 +186,7 @@ void tk_qpanel_run_portable(const tk_qpanel_source *src, size_t rows, const void
                     acc += scale * xd[s * sub / 32] * (float)dot;
                     if (!zero) acc -= min * xs[s];
                 }
-                y[i * ldy + r0 + r] = acc;
+                y[i * ldy + r0 + r] = src->accumulate ? y[i * ldy + r0 + r] + acc : acc;
             }
         }
     }
@@ -197,7 +209,7 @@ static void tk_qpanel_run(const tk_qpanel_source *src, size_t rows, const void *
 void tk_qpanel_matmul(int32_t type, const void *w, size_t w_row_bytes, size_t rows, const void *xq,
                       size_t x_row_bytes, size_t m, size_t k, float *y, size_t ldy, void *scratch) {
     tk_qpanel_source src = { .type = type, .w = (const uint8_t *)w, .row_bytes = w_row_bytes };
-    if (type == TK_QPANEL_FOURBIT || type == TK_QPANEL_INT8) src.type = -1;  // not GGML ids
+    if (type == TK_QPANEL_FOURBIT || type == TK_QPANEL_INT8 || type == TK_QPANEL_F32T) src.type = -1;  // not GGML ids
     tk_qpanel_run(&src, rows, xq, x_row_bytes, m, k, y, ldy, scratch);
 }
 
@@ -214,4 +226,10 @@ void tk_qpanel_matmul_int8(const int8_t *codes, const float *scales, size_t rows
                            size_t x_row_bytes, size_t m, float *y, size_t ldy, void *scratch) {
     tk_qpanel_source src = { .type = TK_QPANEL_INT8, .w = (const uint8_t *)codes, .row_bytes = k, .scales = scales };
     tk_qpanel_run(&src, rows, xq, x_row_bytes, m, k, y, ldy, scratch);
+}
+
+void tk_qpanel_matmul_f32t(const float *w, size_t ldw, size_t k, size_t columns, const void *xq, size_t x_row_bytes,
+                           size_t m, float *y, size_t ldy, int accumulate, void *scratch) {
+    tk_qpanel_source src = { .type = TK_QPANEL_F32T, .f32 = w, .ld = ldw, .accumulate = accumulate };
+    tk_qpanel_run(&src, columns, xq, x_row_bytes, m, k, y, ldy, scratch);
 }

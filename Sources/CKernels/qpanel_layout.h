@@ -8,13 +8,16 @@
 #include <string.h>
 #include "CKernels.h"
 
-// Weight formats besides the GGML type ids: bitsandbytes 4-bit (NF4/FP4) and LLM.int8.
-enum { TK_QPANEL_FOURBIT = 1000, TK_QPANEL_INT8 = 1001 };
+// Weight formats besides the GGML type ids: bitsandbytes 4-bit (NF4/FP4), LLM.int8, and a
+// Float32 matrix read transposed (rounded to 8 bits per 32 of its rows as it is packed).
+enum { TK_QPANEL_FOURBIT = 1000, TK_QPANEL_INT8 = 1001, TK_QPANEL_F32T = 1002 };
 
 // A weight matrix the panel products read: GGML blocks (`type` a GGML id, `w` rows `row_bytes`
 // apart); bitsandbytes 4-bit codes (two a byte, even element high, `w` row-major) with one absmax
 // per `block_size` elements and the 16-value `table`, each value rounded to 127ths (`table127`,
-// so a weight becomes code·absmax/127); or LLM.int8 codes (`w` row-major) with per-row `scales`.
+// so a weight becomes code·absmax/127); LLM.int8 codes (`w` row-major) with per-row `scales`; or
+// the transpose of a Float32 matrix `f32` (its rows `ld` floats apart are the panel's columns).
+// With `accumulate` the product is added to y.
 typedef struct {
     int32_t type;
     const uint8_t *w;
@@ -23,12 +26,15 @@ typedef struct {
     uint8_t table127[16];  // round(127·table) + 128
     size_t block_size;
     const float *scales;
+    const float *f32;
+    size_t ld;
+    int accumulate;
 } tk_qpanel_source;
 
 // Values per sub-block of `type` (one scale each), 0 for a type the panel products do not take.
 static inline size_t tk_qpanel_sub(int32_t type) {
     switch (type) {
-    case 2: case 6: case 8: case 12: case 13: case TK_QPANEL_FOURBIT: case TK_QPANEL_INT8: return 32;
+    case 2: case 6: case 8: case 12: case 13: case TK_QPANEL_FOURBIT: case TK_QPANEL_INT8: case TK_QPANEL_F32T: return 32;
     case 14: return 16;
     default: return 0;
     }
@@ -40,7 +46,7 @@ static inline int32_t tk_qpanel_zero(int32_t type) {
     switch (type) {
     case 2: return 8;
     case 6: return 16;
-    case 8: case TK_QPANEL_FOURBIT: case TK_QPANEL_INT8: return 128;
+    case 8: case TK_QPANEL_FOURBIT: case TK_QPANEL_INT8: case TK_QPANEL_F32T: return 128;
     case 14: return 32;
     default: return 0;
     }

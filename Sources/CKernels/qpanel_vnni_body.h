@@ -79,6 +79,39 @@ TK_QINLINE void tk_qpanel_pack_b32(const tk_qpanel_source *src, int32_t type, si
     }
 }
 
+// Packs columns c0 … c0+16 (zeros past `columns`) of a Float32 matrix as a panel: each column's
+// 32-row sub-block is rounded to 8 bits (steps of its absmax / 127) and shifted to 0…255.
+TK_QINLINE void tk_qpanel_pack_f32t(const tk_qpanel_source *src, size_t columns, size_t c0, size_t k, uint8_t *panel) {
+    const size_t nc = columns - c0 < 16 ? columns - c0 : 16;
+    const __mmask16 mask = (__mmask16)((1u << nc) - 1);
+    const __m512 limit = _mm512_set1_ps(127.0f), low = _mm512_set1_ps(-127.0f);
+    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF), shift = _mm512_set1_epi32(128);
+    for (size_t s = 0; s < k / 32; s++) {
+        const float *rows = src->f32 + 32 * s * src->ld + c0;
+        __m512 v[32], amax = _mm512_setzero_ps();
+        for (int i = 0; i < 32; i++) {
+            v[i] = _mm512_maskz_loadu_ps(mask, rows + i * src->ld);
+            amax = _mm512_max_ps(amax, _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v[i]), magnitude)));
+        }
+        const __mmask16 positive = _mm512_cmp_ps_mask(amax, _mm512_setzero_ps(), _CMP_GT_OQ);
+        const __m512 inverse = _mm512_maskz_div_ps(positive, limit, amax);
+        uint8_t *block = panel + s * tk_qpanel_sub_bytes(32);
+        for (int g = 0; g < 8; g++) {
+            __m512i four = _mm512_setzero_si512();
+            for (int j = 0; j < 4; j++) {
+                __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(v[4 * g + j], inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                r = _mm512_min_ps(_mm512_max_ps(r, low), limit);
+                __m512i code = _mm512_add_epi32(_mm512_cvttps_epi32(r), shift);
+                four = _mm512_or_si512(four, _mm512_slli_epi32(code, 8 * j));
+            }
+            _mm512_storeu_si512((void *)(block + 64 * g), four);
+        }
+        const __m512 scale = _mm512_div_ps(amax, limit);
+        _mm512_storeu_ps((float *)(block + 512), scale);
+        _mm512_storeu_ps((float *)(block + 576), _mm512_mul_ps(scale, _mm512_set1_ps(128.0f)));
+    }
+}
+
 // The 256 unsigned codes of row block b of a Q4_K (type 12) / Q5_K (13) row into q (value order),
 // its eight sub-block scales and minimums into scale[8·16] / min[8·16] at lane r.
 TK_QINLINE void tk_qpanel_decode_k45(int type, const uint8_t *row, size_t b, uint8_t *q, float *scale, float *min, size_t r) {
@@ -187,14 +220,14 @@ TK_QINLINE void tk_qpanel_tile(const uint8_t *panel, size_t s0, size_t s1, const
 }
 
 // Activation rows 0 … m times one packed panel, eight rows at a time, in column chunks of 1024
-// values (the panel's part stays in L1 while the rows stream past); the first chunk writes y,
-// the others add to it.
+// values (the panel's part stays in L1 while the rows stream past); the first chunk writes y
+// (adds to it with `accumulate`), the others add to it.
 TK_QINLINE void tk_qpanel_rows(const uint8_t *panel, size_t nsub, const int sub, const int32_t zero, const uint8_t *xq,
-                               size_t xs, size_t m, size_t k, __mmask16 mask, float *y, size_t ldy) {
+                               size_t xs, size_t m, size_t k, __mmask16 mask, int accumulate, float *y, size_t ldy) {
     const size_t step = 1024 / (size_t)sub;
     for (size_t s0 = 0; s0 < nsub; s0 += step) {
         const size_t s1 = s0 + step < nsub ? s0 + step : nsub;
-        const int add = s0 > 0;
+        const int add = accumulate || s0 > 0;
         size_t i = 0;
         for (; i + 8 <= m; i += 8) tk_qpanel_tile(panel, s0, s1, sub, zero, xq + i * xs, xs, k, 8, mask, add, y + i * ldy, ldy);
         const uint8_t *x = xq + i * xs;
@@ -220,6 +253,7 @@ TK_QINLINE void tk_qpanel_pack(const tk_qpanel_source *src, size_t rows, size_t 
     case 8: tk_qpanel_pack_b32(src, 8, rows, r0, k, panel); break;
     case TK_QPANEL_FOURBIT: tk_qpanel_pack_b32(src, TK_QPANEL_FOURBIT, rows, r0, k, panel); break;
     case TK_QPANEL_INT8: tk_qpanel_pack_b32(src, TK_QPANEL_INT8, rows, r0, k, panel); break;
+    case TK_QPANEL_F32T: tk_qpanel_pack_f32t(src, rows, r0, k, panel); break;
     case 12: tk_qpanel_pack_b256(src, 12, rows, r0, k, panel); break;
     case 13: tk_qpanel_pack_b256(src, 13, rows, r0, k, panel); break;
     default: tk_qpanel_pack_b256(src, 14, rows, r0, k, panel); break;
@@ -246,11 +280,11 @@ void tk_qpanel_run_vnni(const tk_qpanel_source *src, size_t rows, const void *xq
                 const __mmask16 mask = (__mmask16)((1u << nr) - 1);
                 const uint8_t *x = xb + i0 * x_row_bytes;
                 float *out = y + i0 * ldy + r0;
-                if (zero == 0) tk_qpanel_rows(panel, nsub, 32, 0, x, x_row_bytes, mi, k, mask, out, ldy);
-                else if (sub == 16) tk_qpanel_rows(panel, nsub, 16, 32, x, x_row_bytes, mi, k, mask, out, ldy);
-                else if (zero == 8) tk_qpanel_rows(panel, nsub, 32, 8, x, x_row_bytes, mi, k, mask, out, ldy);
-                else if (zero == 16) tk_qpanel_rows(panel, nsub, 32, 16, x, x_row_bytes, mi, k, mask, out, ldy);
-                else tk_qpanel_rows(panel, nsub, 32, 128, x, x_row_bytes, mi, k, mask, out, ldy);
+                if (zero == 0) tk_qpanel_rows(panel, nsub, 32, 0, x, x_row_bytes, mi, k, mask, src->accumulate, out, ldy);
+                else if (sub == 16) tk_qpanel_rows(panel, nsub, 16, 32, x, x_row_bytes, mi, k, mask, src->accumulate, out, ldy);
+                else if (zero == 8) tk_qpanel_rows(panel, nsub, 32, 8, x, x_row_bytes, mi, k, mask, src->accumulate, out, ldy);
+                else if (zero == 16) tk_qpanel_rows(panel, nsub, 32, 16, x, x_row_bytes, mi, k, mask, src->accumulate, out, ldy);
+                else tk_qpanel_rows(panel, nsub, 32, 128, x, x_row_bytes, mi, k, mask, src->accumulate, out, ldy);
             }
         }
     }

@@ -139,4 +139,59 @@ extension QuantizedProductKernelTests {
         XCTAssertFalse(IntegerPanelProduct.supports(straddling))
         XCTAssertFalse(IntegerPanelProduct.supports(try Int8Matrix(quantizing: randomActivations(3 * 40, seed: 46), rows: 3, columns: 40)))
     }
+
+    /// The input-gradient panels: a Float32 matrix read transposed, each 32-row piece of a column
+    /// rounded to 8 bits as it is packed (the reference rounds the same way), written or added.
+    func testTransposedFloat32Panels() throws {
+        try forEachBuild { build in
+            for (k, columns, m) in [(96, 37, 9), (256, 16, 3)] {
+                var w = randomActivations(k * columns, seed: UInt64(50 + k), scale: 0.2)
+                w.replaceSubrange(0..<columns, with: [Float](repeating: 0, count: columns))  // a zero row
+                var rounded = [Float](repeating: 0, count: columns * k)  // [columns, k]: row c is column c of W
+                for c in 0..<columns {
+                    for b in 0..<(k / 32) {
+                        let piece = (0..<32).map { w[(32 * b + $0) * columns + c] }
+                        let amax = piece.map(abs).max()!, inverse: Float = amax > 0 ? 127 / amax : 0
+                        for (i, v) in piece.enumerated() {
+                            rounded[c * k + 32 * b + i] = Swift.min(127, Swift.max(-127, (v * inverse).rounded(.toNearestOrEven))) * (amax / 127)
+                        }
+                    }
+                }
+                let x = randomActivations(m * k, seed: UInt64(60 + k))
+                let xRowBytes = tk_qpanel_x_row_bytes(k)
+                var xq = [UInt8](repeating: 0, count: m * xRowBytes)
+                xq.withUnsafeMutableBytes { out in
+                    x.withUnsafeBufferPointer { for i in 0..<m { tk_qpanel_quantize($0.baseAddress! + i * k, out.baseAddress! + i * xRowBytes, k) } }
+                }
+                let scratch = UnsafeMutableRawPointer.allocate(byteCount: tk_qpanel_scratch_bytes(8, k), alignment: 64)
+                defer { scratch.deallocate() }
+                var y = [Float](repeating: .nan, count: m * columns)
+                for accumulate: Int32 in [0, 1] {
+                    w.withUnsafeBufferPointer { wp in
+                        xq.withUnsafeBytes { xp in
+                            tk_qpanel_matmul_f32t(wp.baseAddress!, columns, k, columns, xp.baseAddress!, xRowBytes, m, &y, columns, accumulate, scratch)
+                        }
+                    }
+                }
+                checkProduct(y.map { $0 / 2 }, dense: rounded, rows: columns, columns: k, blockSize: 32, x: x, m: m,
+                             "\(build) f32t \(k)x\(columns) m=\(m)")
+            }
+        }
+    }
+
+    /// After a forward pass on panels the linear op's input gradient runs on panels too: within 2%
+    /// of the exact (decoded-tile) gradient's largest entry, and not equal to it.
+    func testInputGradientAfterPanelForward() throws {
+        var rng = SeededRandom(seed: 8)
+        for (t, type) in [GGMLType.q5_0, .q4_K, .q8_0].enumerated() {
+            let q = try randomMatrix(type, rows: 64, columns: 512, seed: UInt64(80 + t))
+            let x = Parameter(Tensor.normal([20, 512], using: &rng))
+            let weights = Tensor.normal([20, 64], using: &rng)
+            let panels = (Tensor.linear(x.tensor, quantizedWeight: q, kernel: .panels) * weights).sum().gradients()[x]!.scalars
+            let tiles = (Tensor.linear(x.tensor, quantizedWeight: q, kernel: .decodedTiles) * weights).sum().gradients()[x]!.scalars
+            let scale = tiles.map(abs).max()!
+            XCTAssertLessThan(maxAbsoluteError(panels, tiles), 0.02 * scale, "\(type)")
+            XCTAssertNotEqual(panels, tiles, "\(type): the panels round dy and W")
+        }
+    }
 }

@@ -135,6 +135,12 @@ void tk_qpanel_matmul_fourbit(const uint8_t *codes, const float *absmax, const f
                               void *scratch);
 void tk_qpanel_matmul_int8(const int8_t *codes, const float *scales, size_t rows, size_t k, const void *xq,
                            size_t x_row_bytes, size_t m, float *y, size_t ldy, void *scratch);
+// y[i·ldy + c] = (accumulate ? y[i·ldy + c] : 0) + Σ_r W[r][c]·X[i][r] for c < columns, i < m: the
+// product with a Float32 matrix W [k][columns] (rows ldw floats apart, k a multiple of 32) read
+// transposed — the input gradient dy·W of a linear layer — each 32-row piece of a column rounded
+// to 8 bits (steps of its absmax/127) as it is packed. scratch: tk_qpanel_scratch_bytes(8, k).
+void tk_qpanel_matmul_f32t(const float *w, size_t ldw, size_t k, size_t columns, const void *xq, size_t x_row_bytes,
+                           size_t m, float *y, size_t ldy, int accumulate, void *scratch);
 // y[i·ldy + r] = Σ_c W[r][c]·x[i][c] for r < rows, i < m, x [m][columns] Float32, W in bitsandbytes'
 // 4-bit layout: codes (two a byte, even element high) of `rows` rows, W[r][c] = table[code]·absmax of
 // its block; blocks of block_size elements (a multiple of 16 dividing columns) run along the rows.

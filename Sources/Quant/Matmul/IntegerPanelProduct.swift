@@ -23,6 +23,10 @@ enum IntegerPanelProduct {
         }
     }
 
+    /// Whether the input gradient of a product with `w` can run as panels after a panel forward
+    /// pass: its chunks must be whole 32-row sub-blocks.
+    static func supportsInputGradient(_ w: some RowDecodableMatrix) -> Bool { w.rows % 32 == 0 }
+
     /// Whether this CPU runs the panel products' VNNI build; without it the portable build computes
     /// the same sums slowly, so the linear op only chooses the panels when this is true.
     static var isFast: Bool { tk_uses_vnni() == 1 }
@@ -65,6 +69,28 @@ enum IntegerPanelProduct {
             }
         default:
             preconditionFailure("IntegerPanelProduct.multiply: \(type(of: w)) is not a panel format; check supports(_:) first")
+        }
+    }
+
+    /// dx = dy·W as integer panels: each shared chunk of W (a multiple of 32 rows) is decoded by all
+    /// workers, the chunk's part of each dy row quantized to 8 bits per 32 values, and the workers
+    /// take disjoint groups of 16 columns of W (of dx), packing them rounded to 8 bits per 32 rows.
+    static func inputGradient(dy: UnsafePointer<Float>, rows m: Int, weight w: some RowDecodableMatrix, dx: UnsafeMutablePointer<Float>) {
+        let (k, n) = (w.columns, w.rows)
+        QuantizedProduct.forEachSharedChunk(of: w, alignment: 32) { chunk, decoded in
+            let kc = chunk.count, xRowBytes = tk_qpanel_x_row_bytes(kc)
+            let dq = UnsafeMutableRawPointer.allocate(byteCount: m * xRowBytes, alignment: 64)
+            defer { dq.deallocate() }
+            Parallel.forRanges(m, minimumChunk: Swift.max(1, 32_768 / kc)) { range in
+                for i in range { tk_qpanel_quantize(dy + i * n + chunk.lowerBound, dq + i * xRowBytes, kc) }
+            }
+            let scratchBytes = tk_qpanel_scratch_bytes(8, kc), accumulate: Int32 = chunk.lowerBound > 0 ? 1 : 0
+            Parallel.forRanges((k + 15) / 16, piecesPerWorker: 2) { range in
+                let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+                defer { scratch.deallocate() }
+                let c0 = 16 * range.lowerBound, c1 = Swift.min(k, 16 * range.upperBound)
+                tk_qpanel_matmul_f32t(decoded + c0, k, kc, c1 - c0, dq, xRowBytes, m, dx + c0, k, accumulate, scratch)
+            }
         }
     }
 

@@ -81,15 +81,20 @@ public enum QuantizedProductKernel: Sendable, Equatable {
 /// and multiplies it (`sgemm`, or `sgemv` for a single row); for many (prefill, training) all
 /// workers decode a chunk of up to 16 MB of W together and one sgemm split over the cores multiplies it.
 ///
-/// The backward pass always computes dx = dy·W from decoded tiles or chunks — the exact gradient of the
+/// The backward pass computes dx = dy·W from decoded tiles or chunks — the exact gradient of the
 /// product with the dequantized weight; blocks run along In while dx sums over Out, so block dot
-/// products do not apply. W itself is frozen and gets no gradient.
+/// products do not apply. After a forward pass on integer panels (and when W has a multiple of 32
+/// rows) it multiplies each decoded chunk as integer panels too: dy quantized to 8 bits per 32
+/// values along Out, and the chunk's columns rounded to 8 bits per 32 rows as they are packed
+/// (``IntegerPanelProduct/inputGradient(dy:rows:weight:dx:)``). W itself is frozen and gets no gradient.
 extension Tensor {
     /// Quantized linear: x [..., In] · W[Out, In]ᵀ + bias [Out].
     public static func linear<W: RowDecodableMatrix>(_ x: Tensor, quantizedWeight w: W, bias: Tensor? = nil,
                                                      kernel: QuantizedProductKernel = .automatic) -> Tensor {
         precondition(x.shape.last == w.columns, "quantized linear: input \(x.shape) does not fit weight \(w.rows)x\(w.columns)")
         let rows = x.count / Swift.max(1, w.columns)
+        // The backward pass follows the forward's choice: integer panels after panels, else tiles.
+        let backwardPanels = kernel.resolved(rows: rows) == .panels && IntegerPanelProduct.supportsInputGradient(w)
         let out = Tensor.build(Array(x.shape.dropLast()) + [w.rows]) { y in
             x.withUnsafeBufferPointer { xp in
                 QuantizedProduct.forward(x: xp.baseAddress!, rows: rows, weight: w, bias: bias, kernel: kernel, y: y.baseAddress!)
@@ -100,7 +105,11 @@ extension Tensor {
         return record(out, inputs: inputs) { g in
             let dx = x.requiresGradient ? Tensor.build(xShape) { d in
                 g.withUnsafeBufferPointer { gp in
-                    QuantizedProduct.backward(dy: gp.baseAddress!, rows: rows, weight: w, dx: d.baseAddress!)
+                    if backwardPanels {
+                        IntegerPanelProduct.inputGradient(dy: gp.baseAddress!, rows: rows, weight: w, dx: d.baseAddress!)
+                    } else {
+                        QuantizedProduct.backward(dy: gp.baseAddress!, rows: rows, weight: w, dx: d.baseAddress!)
+                    }
                 }
             } : nil
             let db = needBias ? g.reshaped([rows, w.rows]).sum(axis: 0).detached : nil
@@ -148,11 +157,13 @@ enum QuantizedProduct {
     static let sharedChunkValues = 1 << 22
 
     /// Rows of W in one shared chunk: W cut into as few chunks of at most ``sharedChunkValues`` as
-    /// possible, of equal size (so no chunk is a thin remainder whose product runs slowly).
-    static func sharedChunkRows(_ w: some RowDecodableMatrix) -> Int {
+    /// possible, of equal size (so no chunk is a thin remainder whose product runs slowly), rounded up
+    /// to a multiple of `alignment`.
+    static func sharedChunkRows(_ w: some RowDecodableMatrix, alignment: Int = 1) -> Int {
         let most = Swift.min(w.rows, Swift.max(16, sharedChunkValues / Swift.max(1, w.columns)))
         let chunks = (w.rows + most - 1) / most
-        return (w.rows + chunks - 1) / chunks
+        let rows = (w.rows + chunks - 1) / chunks
+        return Swift.min(w.rows, (rows + alignment - 1) / alignment * alignment)
     }
 
     /// y[rows, Out] = x[rows, In]·Wᵀ from decoded tiles: per-worker tiles for few rows, shared
@@ -189,10 +200,10 @@ enum QuantizedProduct {
         }
     }
 
-    /// Calls `body` with each chunk of ``sharedChunkRows(_:)`` rows of W, decoded by all workers
-    /// into one reused buffer.
-    static func forEachSharedChunk<W: RowDecodableMatrix>(of w: W, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
-        let (k, n) = (w.columns, w.rows), rowsPerChunk = sharedChunkRows(w)
+    /// Calls `body` with each chunk of ``sharedChunkRows(_:alignment:)`` rows of W, decoded by all
+    /// workers into one reused buffer.
+    static func forEachSharedChunk<W: RowDecodableMatrix>(of w: W, alignment: Int = 1, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let (k, n) = (w.columns, w.rows), rowsPerChunk = sharedChunkRows(w, alignment: alignment)
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * k)
         defer { buffer.deallocate() }
         for r0 in stride(from: 0, to: n, by: rowsPerChunk) {
