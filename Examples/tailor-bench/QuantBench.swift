@@ -67,6 +67,8 @@ struct QuantBench: ParsableCommand {
         }
         if backward {
             cases.append(("integer+backward", q.byteCount, { _ = Tensor.linear(xp.tensor, quantizedWeight: q, kernel: .blocks).sum().gradients() }))
+            cases.append(("panels+backward", q.byteCount, { _ = Tensor.linear(xp.tensor, quantizedWeight: q, kernel: .panels).sum().gradients() }))
+            cases.append(("tiles+backward", q.byteCount, { _ = Tensor.linear(xp.tensor, quantizedWeight: q, kernel: .decodedTiles).sum().gradients() }))
             if let dense {
                 cases.append(("dense+backward", 4 * dense.count, { _ = Tensor.linear(xp.tensor, weight: dense).sum().gradients() }))
             }
