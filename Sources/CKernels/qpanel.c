@@ -2,6 +2,7 @@
 // the sub-block decoder both builds share, the portable build, and the run-time choice of the
 // AVX-512 VNNI build (kernels_vnni.c).
 #include <math.h>
+#include "half_float.h"
 #include "qpanel_layout.h"
 
 void tk_qpanel_quantize_vnni(const float *x, void *out, size_t k);
@@ -46,20 +47,6 @@ void tk_qpanel_quantize(const float *x, void *out, size_t k) {
     tk_qpanel_quantize_portable(x, out, k);
 }
 
-static float tk_qpanel_half(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
-    if (exponent == 0x1F) bits = sign | 0x7F800000u | (mantissa << 13);
-    else if (exponent != 0) bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    else {
-        float v = (float)mantissa * 5.9604644775390625e-8f;  // 2^-24
-        return sign ? -v : v;
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 void tk_qpanel_decode_sub(const tk_qpanel_source *src, size_t k, size_t r, size_t s, uint8_t *q, float *scale, float *min) {
     const int32_t type = src->type;
     const uint8_t *row = src->w ? src->w + r * src->row_bytes : NULL;
@@ -91,13 +78,13 @@ void tk_qpanel_decode_sub(const tk_qpanel_source *src, size_t k, size_t r, size_
     case 8: {  // Q8_0: d, 32 int8; codes shifted to 0…255
         const uint8_t *p = row + 34 * s;
         for (int i = 0; i < 32; i++) q[i] = (uint8_t)(p[2 + i] ^ 0x80);
-        *scale = tk_qpanel_half(p);
+        *scale = tk_half_to_float(p);
         break;
     }
     case 2: {  // Q4_0: d, 16 bytes (value j low nibble of byte j, value j+16 the high one)
         const uint8_t *p = row + 18 * s;
         for (int j = 0; j < 16; j++) { q[j] = p[2 + j] & 0x0F; q[j + 16] = p[2 + j] >> 4; }
-        *scale = tk_qpanel_half(p);
+        *scale = tk_half_to_float(p);
         break;
     }
     case 6: {  // Q5_0: d, 32 fifth bits, 16 bytes of nibbles
@@ -107,7 +94,7 @@ void tk_qpanel_decode_sub(const tk_qpanel_source *src, size_t k, size_t r, size_
             q[j] = (uint8_t)((p[6 + j] & 0x0F) | (((bits >> j) & 1) << 4));
             q[j + 16] = (uint8_t)((p[6 + j] >> 4) | (((bits >> (j + 16)) & 1) << 4));
         }
-        *scale = tk_qpanel_half(p);
+        *scale = tk_half_to_float(p);
         break;
     }
     case 12: case 13: {  // Q4_K / Q5_K: sub-block s % 8 of block s / 8
@@ -125,8 +112,8 @@ void tk_qpanel_decode_sub(const tk_qpanel_source *src, size_t k, size_t r, size_
             if (type == 13) v |= ((qh[l] >> t) & 1) << 4;
             q[l] = v;
         }
-        *scale = tk_qpanel_half(p) * (float)sub_scale;
-        *min = tk_qpanel_half(p + 2) * (float)sub_min;
+        *scale = tk_half_to_float(p) * (float)sub_scale;
+        *min = tk_half_to_float(p + 2) * (float)sub_min;
         return;
     }
     default: {  // Q6_K: 16-value sub-block s % 16 of block s / 16
@@ -137,7 +124,7 @@ void tk_qpanel_decode_sub(const tk_qpanel_source *src, size_t k, size_t r, size_
             uint8_t low = quarter < 2 ? ql[l] & 0x0F : ql[l] >> 4;
             q[l - l0] = (uint8_t)(low | (((qh[l] >> (2 * quarter)) & 3) << 4));
         }
-        *scale = tk_qpanel_half(p + 208) * (float)(int8_t)p[192 + g];
+        *scale = tk_half_to_float(p + 208) * (float)(int8_t)p[192 + g];
         break;
     }
     }

@@ -116,17 +116,11 @@ TK_QINLINE void tk_qpanel_pack_f32t(const tk_qpanel_source *src, size_t columns,
 // its eight sub-block scales and minimums into scale[8·16] / min[8·16] at lane r.
 TK_QINLINE void tk_qpanel_decode_k45(int type, const uint8_t *row, size_t b, uint8_t *q, float *scale, float *min, size_t r) {
     const uint8_t *p = row + (type == 12 ? 144 : 176) * b;
-    const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
     const uint8_t *qs = p + (type == 12 ? 16 : 48);
     __m256i high = type == 13 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
     for (int k = 0; k < 4; k++) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * k));
-        __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-        if (type == 13) {
-            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(high, 4), bit4));
-            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(high, 3), bit4));
-            high = _mm256_srli_epi16(high, 2);
-        }
+        __m256i lo, hi;
+        tk_q_k45_pair(type, qs, k, &high, &lo, &hi);
         _mm256_storeu_si256((__m256i *)(q + 64 * k), lo);
         _mm256_storeu_si256((__m256i *)(q + 64 * k + 32), hi);
     }

@@ -10,6 +10,8 @@
 // once for up to four activation rows.
 // (kernels_avx2.c includes <immintrin.h> before switching the target on.)
 
+#include "half_float.h"
+
 // Activation blocks (layouts fixed by the TK_Q8_*_BLOCK_BYTES constants in CKernels.h).
 typedef struct { float d; int8_t qs[32]; float s; } tk_q8_32;              // x ≈ d·qs; s = d·Σqs
 typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } tk_q8_256;  // bsums: sums of 16 qs
@@ -20,20 +22,10 @@ _Static_assert(sizeof(tk_q8_256) == TK_Q8_256_BLOCK_BYTES, "tk_q8_256 layout");
 
 // IEEE half at p (little-endian), exactly.
 TK_QINLINE float tk_q_half(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
 #if defined(TK_AVX2)
-    return _cvtsh_ss(h);
+    return _cvtsh_ss((uint16_t)(p[0] | (p[1] << 8)));
 #else
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
-    if (exponent == 0x1F) bits = sign | 0x7F800000u | (mantissa << 13);
-    else if (exponent != 0) bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    else {
-        float v = (float)mantissa * 5.9604644775390625e-8f;  // 2^-24
-        return sign ? -v : v;
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
+    return tk_half_to_float(p);
 #endif
 }
 
@@ -185,11 +177,24 @@ TK_QINLINE __m256i tk_q_min_products(const uint8_t mins[8], const int16_t *bsums
     return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)bsums), m16);
 }
 
+// Sub-blocks 2k (lo) and 2k+1 (hi) of a Q4_K (type 12) / Q5_K (13) block as unsigned bytes, from
+// its 4-bit codes qs and, for Q5_K, the fifth bits in *high (shifted on for the next pair).
+TK_QINLINE void tk_q_k45_pair(int type, const uint8_t *qs, int k, __m256i *high, __m256i *lo, __m256i *hi) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * k));
+    *lo = _mm256_and_si256(q, low4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+    if (type == 13) {
+        *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_slli_epi16(*high, 4), bit4));
+        *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_slli_epi16(*high, 3), bit4));
+        *high = _mm256_srli_epi16(*high, 2);
+    }
+}
+
 // Q4_K (type 12) and Q5_K (13): 256 values in 8 sub-blocks of 32, value = d·scale·q − dmin·min.
 TK_QINLINE void tk_q_rows_k45(int type, const uint8_t *w, const uint8_t *x, size_t xs, const int nx, size_t nb, float *out) {
     __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
     const size_t bytes = type == 12 ? 144 : 176;
-    const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *p = w + bytes * b;
         float d = tk_q_half(p), dmin = tk_q_half(p + 2);
@@ -199,13 +204,8 @@ TK_QINLINE void tk_q_rows_k45(int type, const uint8_t *w, const uint8_t *x, size
         __m256i high = type == 13 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
         __m256i sums[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
         for (int k = 0; k < 4; k++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * k));
-            __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-            if (type == 13) {
-                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(high, 4), bit4));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(high, 3), bit4));
-                high = _mm256_srli_epi16(high, 2);
-            }
+            __m256i lo, hi;
+            tk_q_k45_pair(type, qs, k, &high, &lo, &hi);
             __m256i s0 = _mm256_set1_epi16(scales[2 * k]), s1 = _mm256_set1_epi16(scales[2 * k + 1]);
             for (int j = 0; j < nx; j++) {
                 const tk_q8_256 *xb = (const tk_q8_256 *)(x + j * xs) + b;
