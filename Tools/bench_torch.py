@@ -9,6 +9,7 @@ Run with the reference venv (created by `python3 -m venv ~/.cache/tailor/pyenv &
 Scripts/fetch-default-model.sh:
   PY=~/.cache/tailor/pyenv/bin/python
   $PY Tools/bench_torch.py train   --model default|gpt2-124m|llama-135m --seq 256 --batch 1 --steps 3 --rank 8 [--targets q_proj,v_proj]
+                                   [--quantize nf4|int8] [--checkpointing]   (QLoRA over bitsandbytes' layers)
   $PY Tools/bench_torch.py prefill --model default --tokens 512
   $PY Tools/bench_torch.py decode  --model default --tokens 64 --batch 1|8 [--prompt 16]
   $PY Tools/bench_torch.py load    --model default
@@ -83,6 +84,37 @@ def load_model(spec: str):
     return model, DEFAULT_NAME if spec == "default" else path.name, "llama"
 
 
+def load_quantized_model(spec: str, quantize: str):
+    """The model with bitsandbytes' quantized linear layers (QLoRA's base): NF4 with double quantization
+    and Float32 compute, or LLM.int8. transformers quantizes while loading a Hugging Face folder, so the
+    dense model is saved once to CACHE/bench/<name>-fp32 (later runs load only the quantized model)."""
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    name = DEFAULT_NAME if spec == "default" else pathlib.Path(spec).name
+    folder = CACHE / "bench" / f"{name}-fp32"
+    if not (folder / "config.json").is_file():
+        # save_pretrained refuses a model loaded from GGUF: write its weights and config directly.
+        from safetensors.torch import save_file
+        dense, _, _ = load_model(spec)
+        tensors = {k: v.contiguous() for k, v in dense.state_dict().items()}
+        if dense.config.tie_word_embeddings:
+            tensors.pop("lm_head.weight", None)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+        if hasattr(dense.config, "quantization_config"):
+            del dense.config.quantization_config
+        dense.config.save_pretrained(folder)
+        del dense, tensors
+    if quantize == "nf4":
+        config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                    bnb_4bit_compute_dtype=torch.float32)
+    else:
+        config = BitsAndBytesConfig(load_in_8bit=True)
+    model = AutoModelForCausalLM.from_pretrained(str(folder), quantization_config=config, dtype=torch.float32,
+                                                 device_map="cpu")
+    return model, f"{name}-{quantize}", "llama"
+
+
 def random_tokens(rows: int, count: int, vocab: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, min(vocab, 32000), (rows, count), generator=g)
@@ -107,7 +139,9 @@ def peft_config(method, args, kind, targets):
 
 
 def cmd_train(args) -> None:
-    model, name, kind = load_model(args.model)
+    model, name, kind = load_quantized_model(args.model, args.quantize) if args.quantize else load_model(args.model)
+    if args.checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     targets = args.targets.split(",") if args.targets else (
         ["c_attn"] if kind == "gpt2" else ["q_proj", "k_proj", "v_proj", "o_proj"])
     if args.method == "full":
@@ -145,6 +179,7 @@ def cmd_train(args) -> None:
     timed = times[1:]
     seconds = sum(timed)
     emit({"bench": "train", "impl": "torch", "model": name, "method": args.method, "rank": args.rank,
+          "quantize": args.quantize, "checkpointing": args.checkpointing,
           "targets": ",".join(targets), "targets_per_row": args.targets_per_row, "seq": args.seq, "batch": args.batch,
           "optimizer": args.optimizer, "steps": len(timed),
           "tokens_per_s": round(len(timed) * args.batch * args.seq / seconds, 1),
@@ -220,6 +255,9 @@ def main() -> None:
                    help="torch.optim.AdamW or bitsandbytes' AdamW8bit")
     p.add_argument("--method", default="lora", choices=["lora", "dora", "ia3", "prefix", "prompt", "bottleneck", "full"],
                    help="fine-tuning method, configured as tailor-bench train --method does (default lora)")
+    p.add_argument("--quantize", choices=["nf4", "int8"], default=None,
+                   help="bitsandbytes base (QLoRA): NF4 with double quantization, or LLM.int8; as tailor-bench train --quantize")
+    p.add_argument("--checkpointing", action="store_true", help="gradient checkpointing, as tailor-bench train --checkpointing")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("prefill", help="one forward pass over a prompt, tokens/s")
