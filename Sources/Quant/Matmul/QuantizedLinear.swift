@@ -94,16 +94,18 @@ extension Tensor {
         precondition(x.shape.last == w.columns, "quantized linear: input \(x.shape) does not fit weight \(w.rows)x\(w.columns)")
         let rows = x.count / Swift.max(1, w.columns)
         // The backward pass follows the forward's choice: integer panels after panels, else tiles.
-        let backwardPanels = kernel.resolved(rows: rows) == .panels && IntegerPanelProduct.supportsInputGradient(w)
+        let backwardPanels = kernel.resolved(rows: rows) == .panels && IntegerPanelProduct.supports(w)
+            && IntegerPanelProduct.supportsInputGradient(w)
         let out = Tensor.build(Array(x.shape.dropLast()) + [w.rows]) { y in
             x.withUnsafeBufferPointer { xp in
                 QuantizedProduct.forward(x: xp.baseAddress!, rows: rows, weight: w, bias: bias, kernel: kernel, y: y.baseAddress!)
             }
         }
         let inputs = bias.map { [x, $0] } ?? [x]
-        let xShape = x.shape, needBias = bias?.requiresGradient ?? false
+        // The pullback holds W and shapes only: W is frozen, so dx needs no copy of x.
+        let xShape = x.shape, needBias = bias?.requiresGradient ?? false, needInput = x.requiresGradient
         return record(out, inputs: inputs) { g in
-            let dx = x.requiresGradient ? Tensor.build(xShape) { d in
+            let dx = needInput ? Tensor.build(xShape) { d in
                 g.withUnsafeBufferPointer { gp in
                     if backwardPanels {
                         IntegerPanelProduct.inputGradient(dy: gp.baseAddress!, rows: rows, weight: w, dx: d.baseAddress!)

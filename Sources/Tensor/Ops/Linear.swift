@@ -21,21 +21,23 @@ extension Tensor {
         BLAS.gemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
                   a: x.pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
                   beta: bias == nil ? 0 : 1, c: out.pointer, ldc: outFeatures)
-        let (xd, wd) = (x.detached, weight.detached)
+        // The pullback keeps only what it needs: W for dx, x for dW (a frozen W's input is not held).
+        let xd = weight.requiresGradient ? x.detached : nil, wd = x.requiresGradient ? weight.detached : nil
+        let xShape = x.shape
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         let biasNeedsGrad = bias?.requiresGradient ?? false
         return record(out, inputs: inputs) { g in
             var gx: Tensor? = nil, gw: Tensor? = nil, gb: Tensor? = nil
-            if x.requiresGradient {
+            if let wd {
                 // dx[rows, In] = dy[rows, Out] · W[Out, In]
-                let r = Tensor.uninitialized(xd.shape)
+                let r = Tensor.uninitialized(xShape)
                 BLAS.gemm(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
                           a: g.pointer, lda: outFeatures, b: wd.pointer, ldb: inFeatures, c: r.pointer, ldc: inFeatures)
                 gx = r
             }
-            if weight.requiresGradient {
+            if let xd {
                 // dW[Out, In] = dyᵀ · x
-                let r = Tensor.uninitialized(wd.shape)
+                let r = Tensor.uninitialized([outFeatures, inFeatures])
                 BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
                           a: g.pointer, lda: outFeatures, b: xd.pointer, ldb: inFeatures, c: r.pointer, ldc: inFeatures)
                 gw = r
