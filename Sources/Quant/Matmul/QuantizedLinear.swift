@@ -94,11 +94,11 @@ extension Tensor {
         precondition(x.shape.last == w.columns, "quantized linear: input \(x.shape) does not fit weight \(w.rows)x\(w.columns)")
         let rows = x.count / Swift.max(1, w.columns)
         // The backward pass follows the forward's choice: integer panels after panels, else tiles.
-        let backwardPanels = kernel.resolved(rows: rows) == .panels && IntegerPanelProduct.supports(w)
-            && IntegerPanelProduct.supportsInputGradient(w)
+        let resolved = kernel.resolved(rows: rows)
+        let backwardPanels = resolved == .panels && IntegerPanelProduct.supports(w) && IntegerPanelProduct.supportsInputGradient(w)
         let out = Tensor.build(Array(x.shape.dropLast()) + [w.rows]) { y in
             x.withUnsafeBufferPointer { xp in
-                QuantizedProduct.forward(x: xp.baseAddress!, rows: rows, weight: w, bias: bias, kernel: kernel, y: y.baseAddress!)
+                QuantizedProduct.forward(x: xp.baseAddress!, rows: rows, weight: w, bias: bias, kernel: resolved, y: y.baseAddress!)
             }
         }
         let inputs = bias.map { [x, $0] } ?? [x]
